@@ -1,0 +1,82 @@
+"""Influence Ledger: link tracking and ROI attribution for influencer marketing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apispec.ext.marshmallow import MarshmallowPlugin, resolver
+from flask import Flask, request, send_from_directory
+from flask_smorest import Api
+
+from tracker import config as settings
+from tracker.redisconn import connect
+
+API_SPEC = {
+    "info": {"description": "Brands manage influencers, campaigns, promotions and tracked links."},
+    "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    "security": [{"bearer": []}],
+}
+
+
+def _schema_name(schema: Any) -> str:
+    """OpenAPI names: `LinkSchema` is Link; its partial (PATCH) form is LinkPatch."""
+    return resolver(schema) + ("Patch" if getattr(schema, "partial", False) else "")
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the Flask app (everything but the redirect's fast path, see `create_wsgi`)."""
+    import swagger_ui_bundle
+
+    from tracker import auth, brands, campaigns, health, influencers, links, promotions
+    from tracker.signing import Keys
+
+    app = Flask(__name__)
+    app.config.update(settings.from_env())
+    app.config.update(
+        API_TITLE="Influence Ledger",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="/api/docs/assets/",
+        API_SPEC_OPTIONS=API_SPEC,
+        JSON_SORT_KEYS=False,
+    )
+    app.config.update(config or {})
+
+    r = connect(app.config["REDIS_URL"])
+    app.extensions["redis"] = r
+    queue_url = app.config["QUEUE_REDIS_URL"]
+    app.extensions["queue_redis"] = connect(queue_url) if queue_url else r
+    app.extensions["signing_keys"] = Keys(r, app.config)
+
+    api = Api(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=_schema_name)})
+    for blp in (brands.blp, influencers.blp, campaigns.blp, promotions.blp, links.blp):
+        api.register_blueprint(blp)
+    app.register_blueprint(health.bp)
+
+    @app.get("/api/docs/assets/<path:name>")
+    def swagger_assets(name: str):
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, name)
+
+    @app.before_request
+    def _authenticate() -> None:
+        if request.path.startswith("/api/v1/"):
+            auth.authenticate()
+
+    @app.get("/")
+    def index() -> dict[str, Any]:
+        return {"service": "influence-ledger", "api": "/api/v1", "docs": "/api/docs", "openapi": "/api/openapi.json"}
+
+    return app
+
+
+def create_wsgi(config: dict[str, Any] | None = None) -> Any:
+    """The served WSGI callable: the lean redirect in front of the Flask app."""
+    from tracker.redirect import Redirector
+
+    app = create_app(config)
+    front = Redirector(app, app.extensions["redis"], app.config, app.extensions["signing_keys"].current)
+    front.flask_app = app
+    return front

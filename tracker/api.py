@@ -1,0 +1,138 @@
+"""What every API area shares: the current brand, its store, pagination, common fields."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import shortuuid
+from flask import current_app, g
+from marshmallow import Schema, ValidationError, fields, validate
+
+from tracker import money
+from tracker.store import Store
+
+MAX_URL = 2048
+ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_ids = shortuuid.ShortUUID(alphabet=ID_ALPHABET)
+
+
+def new_id() -> str:
+    return _ids.random(length=12)
+
+
+def brand() -> dict[str, Any]:
+    return g.brand
+
+
+def store() -> Store:
+    return Store(current_app.extensions["redis"], g.brand["id"])
+
+
+def now_iso() -> str:
+    return iso(datetime.now(UTC))
+
+
+def iso(value: datetime | date | str | None) -> str | None:
+    """ISO 8601 text of a date or time (UTC, with Z); text and None pass through."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return value.isoformat()
+
+
+def parse_iso(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+# -- fields ---------------------------------------------------------------------------------
+def check_url(value: str) -> None:
+    if len(value) > MAX_URL:
+        raise ValidationError(f"Must be at most {MAX_URL} characters.")
+    if any(c.isspace() or ord(c) < 32 for c in value):
+        raise ValidationError("Must not contain spaces or control characters.")
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValidationError("Must be an absolute http:// or https:// URL.")
+
+
+def _meta(kw: dict[str, Any], **base: Any) -> dict[str, Any]:
+    return {**base, **kw.pop("metadata", {})}
+
+
+def DestinationUrl(**kw: Any) -> fields.String:  # noqa: N802 - a field factory reads like a field
+    return fields.String(validate=check_url, metadata=_meta(kw, format="uri", maxLength=MAX_URL), **kw)
+
+
+def check_currency(value: str) -> None:
+    if not money.is_currency(value):
+        raise ValidationError("Must be an ISO 4217 currency code, e.g. USD.")
+
+
+def Currency(**kw: Any) -> fields.String:  # noqa: N802
+    return fields.String(validate=check_currency, metadata=_meta(kw, example="USD"), **kw)
+
+
+def MinorUnits(**kw: Any) -> fields.Integer:  # noqa: N802
+    return fields.Integer(
+        strict=True,
+        validate=validate.Range(min=0, max=10**15),
+        metadata=_meta(kw, description="Integer amount in the currency's minor unit (cents for USD)."),
+        **kw,
+    )
+
+
+class UtcDateTime(fields.AwareDateTime):
+    """ISO 8601 date-time in, UTC with Z out; without an offset it is taken as UTC."""
+
+    def __init__(self, **kw: Any):
+        super().__init__(default_timezone=UTC, **kw)
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kw: Any) -> str | None:
+        return iso(value)
+
+
+class Date(fields.Date):
+    """ISO 8601 date; stored as its text."""
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kw: Any) -> str | None:
+        return iso(value)
+
+
+CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def check_discount_code(value: str) -> None:
+    if not CODE_RE.match(value):
+        raise ValidationError("Discount codes are 1-64 letters, digits, '-' or '_'.")
+
+
+def DiscountCodes(**kw: Any) -> fields.List:  # noqa: N802
+    return fields.List(fields.String(validate=check_discount_code), validate=validate.Length(max=100), **kw)
+
+
+# -- pagination -----------------------------------------------------------------------------
+class PageArgs(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+def page_schema(item: type[Schema]) -> type[Schema]:
+    return Schema.from_dict(
+        {
+            "items": fields.List(fields.Nested(item)),
+            "page": fields.Integer(),
+            "page_size": fields.Integer(),
+            "total": fields.Integer(),
+        },
+        name=f"{item.__name__.removesuffix('Schema')}PageSchema",
+    )
+
+
+def page_of(items: list[Any], total: int, args: dict[str, int]) -> dict[str, Any]:
+    return {"items": items, "page": args["page"], "page_size": args["page_size"], "total": total}

@@ -1,0 +1,70 @@
+"""Brands, the tenants: settings and API keys."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+import shortuuid
+
+from tracker import auth, keys
+from tracker.tiers import DEFAULT_THRESHOLDS
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def get_brand(r: redis.Redis, brand_id: str) -> dict[str, Any] | None:
+    raw = r.get(keys.brand(brand_id))
+    return json.loads(raw) if raw else None
+
+
+def save_brand(r: redis.Redis, brand: dict[str, Any]) -> None:
+    r.set(keys.brand(brand["id"]), json.dumps(brand))
+
+
+def create_brand(
+    r: redis.Redis,
+    name: str,
+    currency: str = "USD",
+    attribution_window_days: int = 30,
+    click_param: str = "tid",
+) -> tuple[dict[str, Any], str]:
+    """Create a brand; returns it and its API key (the only time the key is seen)."""
+    brand = {
+        "id": shortuuid.ShortUUID().random(length=10),
+        "name": name,
+        "currency": currency,
+        "attribution_window_days": attribution_window_days,
+        "tier_thresholds": dict(DEFAULT_THRESHOLDS),
+        "click_param": click_param,
+        "created_at": now_iso(),
+    }
+    api_key = auth.new_api_key()
+    # Three slots (Cluster-safe): no MULTI. The key is written last, so a half-created brand is unusable.
+    with r.pipeline(transaction=False) as p:
+        p.set(keys.brand(brand["id"]), json.dumps(brand))
+        p.sadd(keys.brands(), brand["id"])
+        auth.store_key(p, api_key, brand["id"])
+        p.execute()
+    return brand, api_key
+
+
+def add_api_key(r: redis.Redis, brand_id: str) -> str:
+    api_key = auth.new_api_key()
+    with r.pipeline(transaction=False) as p:
+        auth.store_key(p, api_key, brand_id)
+        p.execute()
+    return api_key
+
+
+def revoke_api_key(r: redis.Redis, api_key: str) -> bool:
+    return bool(r.delete(keys.api_key(auth.hash_key(api_key))))
+
+
+def list_brands(r: redis.Redis) -> list[dict[str, Any]]:
+    ids = sorted(i.decode() for i in r.smembers(keys.brands()))
+    return [b for b in (get_brand(r, i) for i in ids) if b]

@@ -1,0 +1,223 @@
+"""The `tracker` command: run the whole service, or one process of it; manage brands."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from urllib.parse import urlsplit
+
+import click
+
+from tracker import config as settings
+from tracker import embedded, queues
+from tracker.redisconn import DEFAULT_URL, connect
+
+
+@click.group()
+def main() -> None:
+    """Influence Ledger: tracked links and ROI attribution for influencer marketing."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+
+def _redis():
+    return connect(settings.from_env()["REDIS_URL"])
+
+
+def _cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+# -- processes ------------------------------------------------------------------------------
+def _web_args(host: str, port: int, workers: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "wsgi",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--blocking-threads",
+        "1",
+        "--no-access-log",
+        "tracker.wsgi:app",
+    ]
+
+
+@main.command()
+@click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="127.0.0.1")
+@click.option("--port", default=lambda: int(os.environ.get("PORT", 8000)), type=int, show_default="8000")
+@click.option("--workers", default=lambda: int(os.environ.get("WEB_WORKERS", _cpus())), type=int)
+def web(host: str, port: int, workers: int) -> None:
+    """Serve the web app (redirects, webhooks, API) under granian."""
+    os.execv(sys.executable, _web_args(host, port, workers))
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+def worker(burst: bool) -> None:
+    """Run an RQ worker for the roll-up queues."""
+    from rq import Worker
+    from rq.serializers import JSONSerializer
+
+    cfg = settings.from_env()
+    qconn = connect(cfg["QUEUE_REDIS_URL"] or cfg["REDIS_URL"], socket_timeout=None)
+    Worker(list(queues.ALL), connection=qconn, serializer=JSONSerializer).work(burst=burst, with_scheduler=True)
+
+
+@main.command()
+def scheduler() -> None:
+    """Enqueue the periodic roll-ups."""
+    import threading
+
+    from workers import scheduler as sched
+
+    cfg = settings.from_env()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        sched.run(connect(cfg["QUEUE_REDIS_URL"] or cfg["REDIS_URL"]), cfg, stop)
+    except KeyboardInterrupt:
+        pass
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, type=int, show_default=True)
+@click.option("--workers", default=_cpus, type=int, help="Web worker processes (default: CPUs).")
+@click.option("--data-dir", default="var", show_default=True, help="Embedded Redis data and the click spool.")
+def run(host: str, port: int, workers: int, data_dir: str) -> None:
+    """Run everything: embedded Redis (unless REDIS_URL is set), web, worker and scheduler."""
+    env = dict(os.environ)
+    children: list[tuple[str, subprocess.Popen]] = []
+    redis_note = env.get("REDIS_URL")
+    if not env.get("REDIS_URL"):
+        port_ = urlsplit(DEFAULT_URL).port
+        try:
+            children.append(("redis", embedded.start(port_, os.path.join(data_dir, "redis"))))
+        except RuntimeError as exc:
+            raise click.ClickException(f"{exc} (is another `tracker run` using port {port_}? set REDIS_URL)") from exc
+        env["REDIS_URL"] = DEFAULT_URL
+        redis_note = f"{DEFAULT_URL} (embedded redis-server, data in {data_dir}/redis)"
+    base_url = env.setdefault("BASE_URL", f"http://{host}:{port}")
+    env.setdefault("SPOOL_DIR", os.path.join(data_dir, "spool"))
+    me = [sys.executable, "-m", "tracker"]
+    children.append(("web", subprocess.Popen(_web_args(host, port, workers), env=env)))
+    children.append(("worker", subprocess.Popen([*me, "worker"], env=env)))
+    children.append(("scheduler", subprocess.Popen([*me, "scheduler"], env=env)))
+
+    def stop(*_: object) -> None:
+        for _name, proc in reversed(children):
+            if proc.poll() is None:
+                proc.terminate()
+        for _name, proc in reversed(children):
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    click.echo(
+        f"\nInfluence Ledger is running\n"
+        f"  base URL   {base_url}\n"
+        f"  API docs   {base_url}/api/docs\n"
+        f"  Redis      {redis_note}\n"
+        f"Get an API key (in another terminal, from this folder):\n"
+        f'  .venv/bin/tracker brand create "My Brand" --currency USD\n'
+        f"Stop with Ctrl-C.\n"
+    )
+    try:
+        while True:
+            for name, proc in children:
+                if proc.poll() is not None:
+                    raise click.ClickException(f"{name} exited with status {proc.returncode}; stopping")
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        click.echo("stopping")
+    finally:
+        stop()
+
+
+# -- brands ---------------------------------------------------------------------------------
+@main.group()
+def brand() -> None:
+    """Create brands and manage their API keys."""
+
+
+@brand.command("create")
+@click.argument("name")
+@click.option("--currency", default="USD", show_default=True, help="Reporting currency (ISO 4217).")
+@click.option("--attribution-window-days", default=30, show_default=True, type=click.IntRange(1, 365))
+@click.option("--json", "as_json", is_flag=True, help="Print {id, name, api_key} as JSON.")
+def brand_create(name: str, currency: str, attribution_window_days: int, as_json: bool) -> None:
+    """Create a brand and print its API key (shown this once; only a hash is stored)."""
+    from tracker import money
+    from tracker.brands.model import create_brand
+
+    currency = currency.upper()
+    if not money.is_currency(currency):
+        raise click.BadParameter("must be an ISO 4217 code such as USD", param_hint="--currency")
+    if not name.strip() or len(name) > 200:
+        raise click.BadParameter("must be 1-200 characters", param_hint="NAME")
+    cfg = settings.from_env()
+    b, key = create_brand(_redis(), name.strip(), currency, attribution_window_days, cfg["CLICK_PARAM"])
+    if as_json:
+        click.echo(json.dumps({"id": b["id"], "name": b["name"], "api_key": key}))
+        return
+    click.echo(f"Created brand {b['name']} ({b['id']}), reporting in {currency}.")
+    click.echo(f"API key (shown once, store it now):\n  {key}")
+    click.echo(f"Try it:\n  curl -H 'Authorization: Bearer {key}' {cfg['BASE_URL']}/api/v1/brand")
+
+
+@brand.command("list")
+def brand_list() -> None:
+    """List brands."""
+    from tracker.brands.model import list_brands
+
+    for b in list_brands(_redis()):
+        click.echo(f"{b['id']}  {b['currency']}  {b['name']}")
+
+
+@brand.command("add-key")
+@click.argument("brand_id")
+def brand_add_key(brand_id: str) -> None:
+    """Issue another API key for a brand (to rotate: add, switch, revoke the old one)."""
+    from tracker.brands.model import add_api_key, get_brand
+
+    r = _redis()
+    if get_brand(r, brand_id) is None:
+        raise click.ClickException(f"no brand {brand_id}")
+    click.echo(add_api_key(r, brand_id))
+
+
+@brand.command("revoke-key")
+@click.argument("api_key")
+def brand_revoke_key(api_key: str) -> None:
+    """Revoke an API key."""
+    from tracker.brands.model import revoke_api_key
+
+    if not revoke_api_key(_redis(), api_key):
+        raise click.ClickException("no such key")
+    click.echo("revoked")
+
+
+# -- operations -----------------------------------------------------------------------------
+@main.command("rollup")
+def rollup_now() -> None:
+    """Roll up the click streams now, in this process."""
+    from workers.clicks import process_clicks
+
+    click.echo(json.dumps(process_clicks()))
+
+
+if __name__ == "__main__":
+    main()

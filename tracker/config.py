@@ -1,0 +1,52 @@
+"""All settings, read from the environment in one place; tests pass a dict instead."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+# name -> (parser, default)
+_SETTINGS: dict[str, tuple[Any, Any]] = {
+    # Data Redis (brands, links, click streams). Unset: `tracker run` starts an embedded one.
+    "REDIS_URL": (str, None),
+    # The RQ queue's Redis. RQ cannot run on Redis Cluster, so it may live apart from the data.
+    "QUEUE_REDIS_URL": (str, None),
+    # Signs click ids. Unset: a random key is created once and kept in Redis.
+    "SECRET_KEY": (str, None),
+    # Older keys still accepted when verifying click ids (comma separated), for rotation.
+    "OLD_SECRET_KEYS": (lambda v: [k for k in v.split(",") if k], []),
+    # Public base of short links, e.g. https://go.example.com
+    "BASE_URL": (str, "http://127.0.0.1:8000"),
+    # Default query parameter that carries the click id to the shop (a brand may override it).
+    "CLICK_PARAM": (str, "tid"),
+    # Seconds a link's resolution is cached in each web process (a disabled link stops within this).
+    "LINK_CACHE_SECONDS": (float, 5.0),
+    # While Redis is unreachable, a cached link keeps redirecting for this long.
+    "LINK_STALE_SECONDS": (float, 600.0),
+    # Clicks that could not reach Redis are appended here and replayed when it is back.
+    "SPOOL_DIR": (str, "var/spool"),
+    # Header set by the CDN with the visitor's country (e.g. CF-IPCountry); empty: none.
+    "COUNTRY_HEADER": (str, ""),
+    # How many reverse proxies in front of us append to X-Forwarded-For (0: use the socket peer).
+    "PROXY_COUNT": (int, 0),
+    # Roll-up schedule and raw event retention.
+    "ROLLUP_INTERVAL_SECONDS": (int, 60),
+    "EVENT_RETENTION_DAYS": (int, 90),
+    # A consumer's pending stream entries are taken over by another worker after this idle time.
+    "CLAIM_IDLE_SECONDS": (int, 60),
+    "API_PAGE_SIZE": (int, 50),
+}
+
+
+def from_env(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Settings from the environment, with their defaults."""
+    environ = os.environ if environ is None else environ
+    out: dict[str, Any] = {}
+    for name, (parse, default) in _SETTINGS.items():
+        raw = environ.get(name)
+        out[name] = parse(raw) if raw not in (None, "") else default
+    return out
+
+
+def defaults() -> dict[str, Any]:
+    return {name: default for name, (_, default) in _SETTINGS.items()}

@@ -1,0 +1,94 @@
+"""Every Redis key the service uses, built here and nowhere else.
+
+Keys that one command, MULTI or Lua script touches together share a hash tag, so the data can
+move to Redis Cluster unchanged: everything a brand owns is tagged `{b:<brand_id>}`; a short
+link's resolution is global (the redirect knows only the code) and tagged by its code.
+"""
+
+from __future__ import annotations
+
+PREFIX = "il"
+
+
+def _b(brand_id: str) -> str:
+    return f"{PREFIX}:{{b:{brand_id}}}"
+
+
+# -- global ---------------------------------------------------------------------------------
+def brands() -> str:
+    """Set of all brand ids (workers iterate it)."""
+    return f"{PREFIX}:brands"
+
+
+def api_key(key_hash: str) -> str:
+    """API key hash -> brand id."""
+    return f"{PREFIX}:apikey:{key_hash}"
+
+
+def link_code(code: str) -> str:
+    """What the redirect needs to resolve a short code (JSON)."""
+    return f"{PREFIX}:{{l:{code.lower()}}}:code"
+
+
+def secret_key() -> str:
+    return f"{PREFIX}:secret-key"
+
+
+def visitor_salt(day: str) -> str:
+    """Random salt of one UTC day for visitor hashes; expires two days later."""
+    return f"{PREFIX}:salt:{day}"
+
+
+def scheduler_lock(name: str) -> str:
+    return f"{PREFIX}:sched:{name}"
+
+
+# -- per brand ------------------------------------------------------------------------------
+def brand(brand_id: str) -> str:
+    """The brand's own settings (hash)."""
+    return f"{_b(brand_id)}:brand"
+
+
+def entities(brand_id: str, kind: str) -> str:
+    """Hash id -> JSON of one kind of entity (influencer, campaign, promotion, link)."""
+    return f"{_b(brand_id)}:{kind}"
+
+
+def entity_order(brand_id: str, kind: str) -> str:
+    """Sorted set of ids by creation time, for stable pagination."""
+    return f"{_b(brand_id)}:{kind}:order"
+
+
+def unique_index(brand_id: str, name: str) -> str:
+    """Hash value -> id, for per-brand unique fields (campaign slug, influencer handle, ...)."""
+    return f"{_b(brand_id)}:uniq:{name}"
+
+
+def clicks_stream(brand_id: str) -> str:
+    """Raw click events, written by the redirect, read by workers through a consumer group."""
+    return f"{_b(brand_id)}:clicks"
+
+
+def click(brand_id: str, click_id: str) -> str:
+    """The enriched record of one counted click (hash); also its exactly-once marker."""
+    return f"{_b(brand_id)}:click:{click_id}"
+
+
+def last_unique(brand_id: str, link_id: str, visitor: str) -> str:
+    """Time of a visitor's last unique click on a link; lives an hour."""
+    return f"{_b(brand_id)}:uv:{link_id}:{visitor}"
+
+
+def link_totals(brand_id: str, link_id: str) -> str:
+    """Hash of a link's all-time counters: clicks, unique_clicks, bot_hits."""
+    return f"{_b(brand_id)}:lt:{link_id}"
+
+
+def promotion_hours(brand_id: str, promotion_id: str) -> str:
+    """Hash of hourly roll-ups of a promotion: field '<yyyymmddhh>:<metric>' -> integer."""
+    return f"{_b(brand_id)}:ph:{promotion_id}"
+
+
+def rollup_state(brand_id: str) -> str:
+    """Hash: when the brand's numbers were last rolled up, how many events."""
+    return f"{_b(brand_id)}:rollup"

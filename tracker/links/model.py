@@ -1,0 +1,105 @@
+"""Links and what the redirect reads to resolve a code."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
+
+import redis
+
+from tracker import keys
+from tracker.store import Store
+
+KIND = "link"
+# First path segments the redirect leaves to the Flask app; no alias may take them.
+RESERVED = frozenset(
+    {
+        "api",
+        "dashboard",
+        "webhooks",
+        "postback",
+        "healthz",
+        "readyz",
+        "static",
+        "metrics",
+        "favicon.ico",
+        "robots.txt",
+        "i",
+        "qr",
+        "login",
+        "logout",
+        "admin",
+    }
+)
+ALIAS_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$")
+_SAFE = ":/?#[]@!$&'()*+,;=%~"
+
+
+def normalise_url(url: str) -> str:
+    """Percent-encode what is not ASCII (and IDNA-encode the host) so it fits a Location header."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        host.encode("ascii")
+    except UnicodeEncodeError:
+        netloc = parts.netloc.replace(host, host.encode("idna").decode())
+        parts = parts._replace(netloc=netloc)
+    return quote(urlunsplit(parts), safe=_SAFE)
+
+
+def tracked_url(destination: str, handle: str, campaign_slug: str, click_param: str) -> str:
+    """The destination with UTM tags added where it has none, and no stale click-id parameter."""
+    parts = urlsplit(normalise_url(destination))
+    pieces = [p for p in parts.query.split("&") if p and unquote_plus(p.split("=", 1)[0]) != click_param]
+    present = {unquote_plus(p.split("=", 1)[0]) for p in pieces}
+    utm = (("utm_source", handle), ("utm_medium", "influencer"), ("utm_campaign", campaign_slug))
+    pieces += [f"{name}={quote(value, safe='')}" for name, value in utm if name not in present]
+    return urlunsplit(parts._replace(query="&".join(pieces)))
+
+
+def redirect_record(link: dict[str, Any], brand: dict[str, Any]) -> str:
+    """The compact JSON the redirect reads: brand, link, promotion, URL pieces, state."""
+    url = link["tracked_url"]
+    base, hash_, fragment = url.partition("#")
+    return json.dumps(
+        {
+            "b": brand["id"],
+            "l": link["id"],
+            "p": link["promotion_id"],
+            "u": base,
+            "s": "&" if urlsplit(base).query else "?",
+            "f": hash_ + fragment,
+            "q": brand["click_param"],
+            "d": 1 if link["disabled"] else 0,
+            "x": link["expires_at_ms"] or 0,
+        },
+        separators=(",", ":"),
+    )
+
+
+def refresh_redirects(r: redis.Redis, brand: dict[str, Any]) -> int:
+    """Rewrite every link's redirect record of a brand (after its click parameter changed)."""
+    store = Store(r, brand["id"])
+    count, page = 0, 1
+    while True:
+        links, _ = store.page(KIND, page, 500)
+        if not links:
+            return count
+        with r.pipeline(transaction=False) as p:
+            for link in links:
+                p.set(keys.link_code(link["code"]), redirect_record(link, brand))
+            p.execute()
+        count += len(links)
+        page += 1
+
+
+def totals(r: redis.Redis, brand_id: str, link_ids: list[str]) -> list[dict[str, int]]:
+    """All-time counters of links, as rolled up by the workers."""
+    with r.pipeline(transaction=False) as p:
+        for link_id in link_ids:
+            p.hgetall(keys.link_totals(brand_id, link_id))
+        rows = p.execute()
+    names = ("clicks", "unique_clicks", "bot_hits")
+    return [{n: int(row.get(n.encode(), 0)) for n in names} for row in rows]

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields
+
+from tracker.api import DestinationUrl, UtcDateTime
+from tracker.links.model import ALIAS_RE, RESERVED
+
+
+def check_alias(value: str) -> None:
+    if not ALIAS_RE.match(value):
+        raise ValidationError("Must be 3-64 letters, digits, '-' or '_', starting with a letter or digit.")
+    if value.lower() in RESERVED:
+        raise ValidationError(f"{value!r} is reserved.")
+
+
+class LinkStatsSchema(Schema):
+    clicks = fields.Integer()
+    unique_clicks = fields.Integer()
+    bot_hits = fields.Integer()
+
+
+class LinkSchema(Schema):
+    id = fields.String(dump_only=True)
+    promotion_id = fields.String(required=True)
+    code = fields.String(validate=check_alias, metadata={"description": "Custom alias; generated if omitted."})
+    destination_url = DestinationUrl(
+        allow_none=True, load_default=None, metadata={"description": "Default: the campaign's destination."}
+    )
+    tracked_url = fields.String(dump_only=True, metadata={"description": "Destination with UTM tags."})
+    short_url = fields.String(dump_only=True)
+    disabled = fields.Boolean(load_default=False)
+    expires_at = UtcDateTime(allow_none=True, load_default=None)
+    stats = fields.Nested(LinkStatsSchema, dump_only=True)
+    created_at = fields.String(dump_only=True)
+    updated_at = fields.String(dump_only=True)
+
+
+class LinkUpdateSchema(LinkSchema):
+    class Meta:
+        exclude = ("promotion_id", "code")

@@ -1,0 +1,137 @@
+"""The redirect: `GET|HEAD /<code>`, a plain WSGI handler in front of the Flask app.
+
+Its cost is the product, so it reads top to bottom: resolve the code (cached in process for a
+few seconds), sign a click id, append one event to the brand's click stream (one round trip),
+answer 302. Every other path goes to Flask. Bot classification happens in the worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import redis
+
+from tracker import clickid, keys
+from tracker.links.model import RESERVED
+from tracker.spool import Spool
+
+log = logging.getLogger(__name__)
+
+_PAGE = "<!doctype html><meta charset=utf-8><title>{0}</title><h1>{0}</h1><p>{1}</p>\n"
+_404 = _PAGE.format("Link not found", "This short link does not exist.").encode()
+_410 = _PAGE.format("Link no longer active", "This short link has been disabled or has expired.").encode()
+_HTML = [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")]
+
+
+class Redirector:
+    def __init__(self, app: Any, r: redis.Redis, config: dict[str, Any], secret: Callable[[], bytes]):
+        self.app = app  # the Flask app: every path that is not a short code
+        self.r = r
+        self.secret = secret
+        self.ttl = float(config["LINK_CACHE_SECONDS"])
+        self.stale = float(config["LINK_STALE_SECONDS"])
+        self.country_header = "HTTP_" + config["COUNTRY_HEADER"].upper().replace("-", "_")
+        self.proxy_count = int(config["PROXY_COUNT"])
+        self.spool = Spool(config["SPOOL_DIR"], r)
+        self.cache: dict[str, tuple[float, dict[str, Any] | None]] = {}
+        self.salt: tuple[str, bytes] = ("", b"")
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        method = environ["REQUEST_METHOD"]
+        code = path[1:]
+        if method not in ("GET", "HEAD") or not code or "/" in code or code in RESERVED or "." in code:
+            return self.app(environ, start_response)
+        now = time.time()
+        try:
+            link = self.resolve(code, now)
+        except redis.RedisError:
+            log.error("redis unreachable and no cached resolution for %s", code)
+            start_response("503 Service Unavailable", [*_HTML, ("Retry-After", "5")])
+            return [b""]
+        if link is None:
+            start_response("404 Not Found", _HTML)
+            return [_404]
+        ts = int(now * 1000)
+        if link["d"] or (link["x"] and ts >= link["x"]):
+            start_response("410 Gone", _HTML)
+            return [_410]
+        tid = clickid.make(code, ts, self.secret())
+        ua = environ.get("HTTP_USER_AGENT", "")[:512]
+        event = {
+            "id": tid,
+            "c": code,
+            "l": link["l"],
+            "p": link["p"],
+            "t": ts,
+            "v": self.visitor(environ, ua, now),
+            "ua": ua,
+            "r": _host(environ.get("HTTP_REFERER")),
+            "cc": environ.get(self.country_header, "")[:2],
+        }
+        if method == "HEAD":
+            event["m"] = "HEAD"
+        stream = keys.clicks_stream(link["b"])
+        try:
+            self.r.xadd(stream, event)
+        except redis.RedisError:
+            self.spool.write(stream, {k: str(v) for k, v in event.items()})
+        start_response(
+            "302 Found",
+            [
+                ("Location", f"{link['u']}{link['s']}{link['q']}={tid}{link['f']}"),
+                ("Cache-Control", "private, no-store"),
+                ("Content-Length", "0"),
+            ],
+        )
+        return [b""]
+
+    def resolve(self, code: str, now: float) -> dict[str, Any] | None:
+        """A code's redirect record, from the process cache while fresh, else from Redis."""
+        hit = self.cache.get(code)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        try:
+            raw = self.r.get(keys.link_code(code))
+        except redis.RedisError:
+            if hit is not None and hit[0] + self.stale > now:
+                return hit[1]  # Redis is down: keep redirecting a known link for a while
+            raise
+        if len(self.cache) > 100_000:
+            self.cache.clear()
+        link = json.loads(raw) if raw else None
+        self.cache[code] = (now + self.ttl, link)
+        return link
+
+    def visitor(self, environ: dict[str, Any], ua: str, now: float) -> str:
+        """Salted SHA-256 of IP + user agent; the salt is random per UTC day and kept two days."""
+        day = datetime.fromtimestamp(now, UTC).strftime("%Y%m%d")
+        if self.salt[0] != day:
+            try:
+                self.r.set(keys.visitor_salt(day), os.urandom(16).hex(), nx=True, ex=2 * 86400)
+                self.salt = (day, self.r.get(keys.visitor_salt(day)))
+            except redis.RedisError:
+                return ""  # no salt, no hash: the click counts but cannot be deduplicated
+        ip = environ.get("REMOTE_ADDR", "")
+        if self.proxy_count:
+            hops = [h.strip() for h in environ.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+            if len(hops) >= self.proxy_count:
+                ip = hops[-self.proxy_count]
+        return hashlib.sha256(self.salt[1] + b"|" + ip.encode() + b"|" + ua.encode()).hexdigest()[:32]
+
+
+def _host(referrer: str | None) -> str:
+    if not referrer:
+        return ""
+    try:
+        return (urlsplit(referrer).hostname or "")[:255]
+    except ValueError:
+        return ""
