@@ -95,19 +95,22 @@ def scheduler() -> None:
 @click.option("--port", default=8000, type=int, show_default=True)
 @click.option("--workers", default=_cpus, type=int, help="Web worker processes (default: CPUs).")
 @click.option("--data-dir", default="var", show_default=True, help="Embedded Redis data and the click spool.")
-def run(host: str, port: int, workers: int, data_dir: str) -> None:
+@click.option("--redis-port", default=urlsplit(DEFAULT_URL).port, type=int, show_default=True)
+def run(host: str, port: int, workers: int, data_dir: str, redis_port: int) -> None:
     """Run everything: embedded Redis (unless REDIS_URL is set), web, worker and scheduler."""
     env = dict(os.environ)
     children: list[tuple[str, subprocess.Popen]] = []
     redis_note = env.get("REDIS_URL")
+    cli_env = ""
     if not env.get("REDIS_URL"):
-        port_ = urlsplit(DEFAULT_URL).port
         try:
-            children.append(("redis", embedded.start(port_, os.path.join(data_dir, "redis"))))
+            children.append(("redis", embedded.start(redis_port, os.path.join(data_dir, "redis"))))
         except RuntimeError as exc:
-            raise click.ClickException(f"{exc} (is another `tracker run` using port {port_}? set REDIS_URL)") from exc
-        env["REDIS_URL"] = DEFAULT_URL
-        redis_note = f"{DEFAULT_URL} (embedded redis-server, data in {data_dir}/redis)"
+            raise click.ClickException(f"{exc} (another `tracker run`? pass --redis-port or set REDIS_URL)") from exc
+        env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
+        redis_note = f"{env['REDIS_URL']} (embedded redis-server, data in {data_dir}/redis)"
+        if env["REDIS_URL"] != DEFAULT_URL:
+            cli_env = f"REDIS_URL={env['REDIS_URL']} "
     base_url = env.setdefault("BASE_URL", f"http://{host}:{port}")
     env.setdefault("SPOOL_DIR", os.path.join(data_dir, "spool"))
     me = [sys.executable, "-m", "tracker"]
@@ -132,7 +135,7 @@ def run(host: str, port: int, workers: int, data_dir: str) -> None:
         f"  API docs   {base_url}/api/docs\n"
         f"  Redis      {redis_note}\n"
         f"Get an API key (in another terminal, from this folder):\n"
-        f'  .venv/bin/tracker brand create "My Brand" --currency USD\n'
+        f'  {cli_env}.venv/bin/tracker brand create "My Brand" --currency USD\n'
         f"Stop with Ctrl-C.\n"
     )
     try:

@@ -1,0 +1,183 @@
+"""Fixtures: a real redis-server on a free port, the real WSGI stack over real HTTP, burst workers."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+import requests
+from rq import Worker
+from rq.serializers import JSONSerializer
+from werkzeug.serving import make_server
+
+from tracker import create_wsgi, embedded, queues
+from tracker.brands.model import create_brand
+
+SECRET = "test-secret-key"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    port = free_port()
+    proc = embedded.start(port, persist=False)
+    url = f"redis://127.0.0.1:{port}/0"
+    os.environ["REDIS_URL"] = url  # what workers (RQ jobs) read
+    yield url
+    proc.terminate()
+    proc.wait(10)
+    proc.stderr.close()
+
+
+@pytest.fixture
+def r(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url)
+    client.flushall()
+    yield client
+    client.close()
+
+
+def base_config(redis_url: str, tmp: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": SECRET,
+        "SPOOL_DIR": os.path.join(tmp, "spool"),
+        "LINK_CACHE_SECONDS": 0.3,
+        "TESTING": True,
+        **extra,
+    }
+
+
+class LiveServer:
+    """The served WSGI callable (redirect + Flask) on a real port, in a thread."""
+
+    def __init__(self, config: dict[str, Any]):
+        self.app = create_wsgi(config)
+        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="session")
+def server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    tmp = str(tmp_path_factory.mktemp("server"))
+    live = LiveServer(base_config(redis_url, tmp, BASE_URL="https://go.example"))
+    yield live
+    live.stop()
+
+
+@pytest.fixture
+def make_server_with(redis_url: str, tmp_path) -> Iterator[Any]:
+    """Start an extra live server with its own settings (closed after the test)."""
+    started: list[LiveServer] = []
+
+    def start(**config: Any) -> LiveServer:
+        live = LiveServer(base_config(config.pop("REDIS_URL", redis_url), str(tmp_path), **config))
+        started.append(live)
+        return live
+
+    yield start
+    for live in started:
+        live.stop()
+
+
+class Api:
+    """A brand's API client over real HTTP."""
+
+    def __init__(self, base: str, brand: dict[str, Any], key: str):
+        self.base = base
+        self.brand = brand
+        self.key = key
+        self.http = requests.Session()
+        self.http.headers["Authorization"] = f"Bearer {key}"
+
+    def __getattr__(self, method: str) -> Any:
+        if method not in ("get", "post", "patch", "put", "delete", "head"):
+            raise AttributeError(method)
+        return lambda path, **kw: self.http.request(method.upper(), f"{self.base}/api/v1{path}", **kw)
+
+    def create(self, path: str, **body: Any) -> dict[str, Any]:
+        resp = self.post(path, json=body)
+        assert resp.status_code == 201, resp.text
+        return resp.json()
+
+    def promotion(self, followers: int = 50_000, style: str = "long_running", **extra: Any) -> dict[str, Any]:
+        """An influencer, campaign and promotion; returns the promotion."""
+        n = os.urandom(3).hex()
+        inf = self.create("/influencers", handle=f"inf{n}", platform="instagram", followers=followers)
+        camp = self.create(
+            "/campaigns",
+            name="Spring",
+            slug=f"spring-{n}",
+            destination_url="https://shop.example/landing?ref=ig",
+            starts_on="2026-03-01",
+        )
+        body = {"campaign_id": camp["id"], "influencer_id": inf["id"], "style": style}
+        body["posted_at"] = "2026-03-02T12:00:00Z"
+        return self.create("/promotions", **{**body, **extra})
+
+    def link(self, **extra: Any) -> dict[str, Any]:
+        promotion = self.promotion()
+        return self.create("/links", promotion_id=promotion["id"], **extra)
+
+
+@pytest.fixture
+def new_brand(r: redis.Redis, server: LiveServer):
+    def make(name: str = "Acme", currency: str = "USD", base: str | None = None) -> Api:
+        brand, key = create_brand(r, name, currency)
+        return Api(base or server.url, brand, key)
+
+    return make
+
+
+@pytest.fixture
+def api(new_brand) -> Api:
+    return new_brand()
+
+
+@pytest.fixture
+def visitor(server: LiveServer) -> requests.Session:
+    """A browser-like client that does not follow redirects."""
+    s = requests.Session()
+    s.headers["User-Agent"] = (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
+    )
+    return s
+
+
+@pytest.fixture
+def run_worker(r: redis.Redis):
+    """Enqueue the click roll-up and run a real RQ worker in burst mode until the queue is empty."""
+
+    def run(**env: str) -> Worker:
+        old = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            queues.enqueue(r, queues.PROCESS_CLICKS)
+            worker = Worker(list(queues.ALL), connection=r, serializer=JSONSerializer)
+            worker.work(burst=True)
+            return worker
+        finally:
+            for k, v in old.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+    return run
