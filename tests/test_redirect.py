@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -190,3 +191,21 @@ def test_other_paths_are_left_to_the_app(server):
     posted = requests.post(f"{server.url}/somecode")
     assert posted.status_code == 404 and posted.json()["code"] == 404  # JSON from Flask, not a redirect
     assert json.loads(requests.get(f"{server.url}/healthz").text)["status"] == "ok"
+
+
+def test_clicks_spooled_before_a_restart_are_replayed_at_start_up(make_server_with, r, tmp_path):
+    spool_dir = tmp_path / "spool"
+    spool_dir.mkdir()
+    left = spool_dir / "clicks-thishost-7.jsonl"  # a web process that stopped during an outage
+    left.write_text(json.dumps({"s": "il:{b:x}:clicks", "f": {"id": "a1", "t": "1"}}) + "\n")
+    orphan = spool_dir / "clicks-otherhost-1.replay-otherhost-1-1"  # a replayer that crashed
+    orphan.write_text(json.dumps({"s": "il:{b:x}:clicks", "f": {"id": "a2", "t": "1"}}) + "\n")
+    old = time.time() - 120
+    os.utime(orphan, (old, old))
+    make_server_with(SPOOL_DIR=str(spool_dir))
+    deadline = time.monotonic() + 10
+    while r.xlen("il:{b:x}:clicks") < 2:
+        assert time.monotonic() < deadline, "leftover spool files were not replayed"
+        time.sleep(0.1)
+    assert sorted(f[b"id"] for _, f in r.xrange("il:{b:x}:clicks")) == [b"a1", b"a2"]
+    assert not any(spool_dir.iterdir())

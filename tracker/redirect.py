@@ -41,6 +41,8 @@ class Redirector:
         self.country_header = "HTTP_" + config["COUNTRY_HEADER"].upper().replace("-", "_")
         self.proxy_count = int(config["PROXY_COUNT"])
         self.spool = Spool(config["SPOOL_DIR"], r)
+        if self.spool.pending():
+            self.spool.start()  # clicks spooled before a restart
         self.cache: dict[str, tuple[float, dict[str, Any] | None]] = {}
         self.salt: tuple[str, bytes] = ("", b"")
 
