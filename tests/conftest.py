@@ -137,12 +137,17 @@ class Api:
 
 
 @pytest.fixture
-def new_brand(r: redis.Redis, server: LiveServer):
+def new_brand(r: redis.Redis, server: LiveServer) -> Iterator[Any]:
+    made: list[Api] = []
+
     def make(name: str = "Acme", currency: str = "USD", base: str | None = None) -> Api:
         brand, key = create_brand(r, name, currency)
-        return Api(base or server.url, brand, key)
+        made.append(Api(base or server.url, brand, key))
+        return made[-1]
 
-    return make
+    yield make
+    for client in made:
+        client.http.close()
 
 
 @pytest.fixture
@@ -151,14 +156,15 @@ def api(new_brand) -> Api:
 
 
 @pytest.fixture
-def visitor(server: LiveServer) -> requests.Session:
-    """A browser-like client that does not follow redirects."""
+def visitor(server: LiveServer) -> Iterator[requests.Session]:
+    """A browser-like client (the tests pass allow_redirects=False)."""
     s = requests.Session()
     s.headers["User-Agent"] = (
         "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
         "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
     )
-    return s
+    yield s
+    s.close()
 
 
 @pytest.fixture

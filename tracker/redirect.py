@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -40,11 +41,12 @@ class Redirector:
         self.stale = float(config["LINK_STALE_SECONDS"])
         self.country_header = "HTTP_" + config["COUNTRY_HEADER"].upper().replace("-", "_")
         self.proxy_count = int(config["PROXY_COUNT"])
+        self.stream = _StreamWriter(r)
         self.spool = Spool(config["SPOOL_DIR"], r)
         if self.spool.pending():
             self.spool.start()  # clicks spooled before a restart
         self.cache: dict[str, tuple[float, dict[str, Any] | None]] = {}
-        self.salt: tuple[str, bytes] = ("", b"")
+        self.salt: tuple[int, bytes] = (-1, b"")
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -68,24 +70,19 @@ class Redirector:
             return [_410]
         tid = clickid.make(code, ts, self.secret())
         ua = environ.get("HTTP_USER_AGENT", "")[:512]
-        event = {
-            "id": tid,
-            "c": code,
-            "l": link["l"],
-            "p": link["p"],
-            "t": ts,
-            "v": self.visitor(environ, ua, now),
-            "ua": ua,
-            "r": _host(environ.get("HTTP_REFERER")),
-            "cc": environ.get(self.country_header, "")[:2],
-        }
+        v = self.visitor(environ, ua, now)
+        event = ["id", tid, "l", link["l"], "p", link["p"], "t", str(ts), "v", v, "ua", ua]
+        if referrer := environ.get("HTTP_REFERER"):
+            event += ("r", _host(referrer))
+        if country := environ.get(self.country_header):
+            event += ("cc", country[:2])
         if method == "HEAD":
-            event["m"] = "HEAD"
+            event += ("m", "HEAD")
         stream = keys.clicks_stream(link["b"])
         try:
-            self.r.xadd(stream, event)
+            self.stream.xadd(stream, event)
         except redis.RedisError:
-            self.spool.write(stream, {k: str(v) for k, v in event.items()})
+            self.spool.write(stream, dict(zip(event[::2], event[1::2], strict=True)))
         start_response(
             "302 Found",
             [
@@ -115,11 +112,12 @@ class Redirector:
 
     def visitor(self, environ: dict[str, Any], ua: str, now: float) -> str:
         """Salted SHA-256 of IP + user agent; the salt is random per UTC day and kept two days."""
-        day = datetime.fromtimestamp(now, UTC).strftime("%Y%m%d")
+        day = int(now // 86400)
         if self.salt[0] != day:
+            name = datetime.fromtimestamp(now, UTC).strftime("%Y%m%d")
             try:
-                self.r.set(keys.visitor_salt(day), os.urandom(16).hex(), nx=True, ex=2 * 86400)
-                self.salt = (day, self.r.get(keys.visitor_salt(day)))
+                self.r.set(keys.visitor_salt(name), os.urandom(16).hex(), nx=True, ex=2 * 86400)
+                self.salt = (day, self.r.get(keys.visitor_salt(name)))
             except redis.RedisError:
                 return ""  # no salt, no hash: the click counts but cannot be deduplicated
         ip = environ.get("REMOTE_ADDR", "")
@@ -128,6 +126,33 @@ class Redirector:
             if len(hops) >= self.proxy_count:
                 ip = hops[-self.proxy_count]
         return hashlib.sha256(self.salt[1] + b"|" + ip.encode() + b"|" + ua.encode()).hexdigest()[:32]
+
+
+class _StreamWriter:
+    """XADD as a command packed here, on this thread's own connection.
+
+    redis-py's generic packing costs more than all the rest of the redirect; the reply is still
+    read and checked, so a 302 is sent only once Redis has the click.
+    """
+
+    def __init__(self, r: redis.Redis):
+        self.pool = r.connection_pool
+        self.local = threading.local()
+
+    def xadd(self, stream: str, fields: list[str]) -> None:
+        args = [b"XADD", stream.encode(), b"*", *(f.encode() for f in fields)]
+        packed = b"".join([b"*%d\r\n" % len(args), *(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)])
+        conn = getattr(self.local, "conn", None)
+        if conn is None:
+            conn = self.local.conn = self.pool.make_connection()
+        try:
+            conn.send_packed_command([packed], check_health=False)
+            reply = conn.read_response()
+        except (redis.RedisError, OSError) as exc:
+            conn.disconnect()
+            raise redis.ConnectionError(str(exc)) from exc
+        if isinstance(reply, redis.ResponseError):
+            raise reply
 
 
 def _host(referrer: str | None) -> str:
