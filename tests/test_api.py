@@ -113,6 +113,7 @@ def test_bad_influencers_are_422_naming_the_field_and_store_nothing(api, r, body
     resp = api.post("/influencers", json=body)
     assert resp.status_code == 422
     assert field in resp.json()["errors"]["json"]
+    assert resp.json()["message"].startswith(f"{field}: ")
     assert r.hlen(keys.entities(api.brand["id"], "influencer")) == 0
 
 
@@ -202,7 +203,18 @@ def test_bad_promotions_are_422_naming_the_field(api, r, change, field):
 def test_malformed_json_is_400_not_500(api):
     resp = api.post("/influencers", data="{not json", headers={"Content-Type": "application/json"})
     assert resp.status_code == 400
-    assert resp.json()["code"] == 400
+    assert resp.json()["code"] == 400 and resp.json()["message"]
+
+
+def test_nested_field_errors_are_named_with_their_path(api):
+    promo = api.promotion()
+    body = {"campaign_id": promo["campaign_id"], "influencer_id": promo["influencer_id"], "style": "long_running"}
+    resp = api.post("/promotions", json={**body, "cost": {"flat_fee": -5}})
+    assert resp.status_code == 422
+    assert (
+        resp.json()["message"]
+        == "cost.flat_fee: Must be greater than or equal to 0 and less than or equal to 1000000000000000."
+    )
 
 
 def test_lists_are_paginated_in_creation_order(api):

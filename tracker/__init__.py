@@ -6,9 +6,9 @@ from typing import Any
 
 from apispec.ext.marshmallow import MarshmallowPlugin, resolver
 from flask import Flask, request, send_from_directory
-from flask_smorest import Api
 
 from tracker import config as settings
+from tracker.errors import TrackerApi
 from tracker.redisconn import connect
 
 API_SPEC = {
@@ -51,7 +51,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["queue_redis"] = connect(queue_url) if queue_url else r
     app.extensions["signing_keys"] = Keys(r, app.config)
 
-    api = Api(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=_schema_name)})
+    api = TrackerApi(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=_schema_name)})
     for blp in (brands.blp, influencers.blp, campaigns.blp, promotions.blp, links.blp):
         api.register_blueprint(blp)
     app.register_blueprint(health.bp)
