@@ -36,7 +36,6 @@ def redis_url() -> Iterator[str]:
     yield url
     proc.terminate()
     proc.wait(10)
-    proc.stderr.close()
 
 
 @pytest.fixture

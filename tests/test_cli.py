@@ -89,6 +89,12 @@ def test_tracker_run_serves_redirects_and_rolls_up_clicks_on_embedded_redis(tmp_
         assert stats == {"clicks": 3, "unique_clicks": 1, "bot_hits": 1}
         assert (tmp_path / "var" / "redis" / "appendonly.aof").exists()
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        out, _ = proc.communicate(timeout=30)
+        api.http.close() if "api" in locals() else None
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C, as a person stops it
+        try:
+            out, _ = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, _ = proc.communicate()
+            raise AssertionError(f"tracker run did not stop within 30 s of Ctrl-C:\n{out[-3000:]}") from None
     assert f"base URL   {base}" in out and "tracker brand create" in out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import redis
 from apispec.ext.marshmallow import MarshmallowPlugin, resolver
 from flask import Flask, request, send_from_directory
 
@@ -27,7 +28,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the Flask app (everything but the redirect's fast path, see `create_wsgi`)."""
     import swagger_ui_bundle
 
-    from tracker import auth, brands, campaigns, health, influencers, links, promotions
+    from tracker import (
+        auth,
+        brands,
+        campaigns,
+        conversions,
+        health,
+        influencers,
+        integrations,
+        links,
+        promotions,
+        webhooks,
+    )
     from tracker.signing import Keys
 
     app = Flask(__name__)
@@ -42,6 +54,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         OPENAPI_SWAGGER_UI_URL="/api/docs/assets/",
         API_SPEC_OPTIONS=API_SPEC,
         JSON_SORT_KEYS=False,
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
     )
     app.config.update(config or {})
 
@@ -52,9 +65,24 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["signing_keys"] = Keys(r, app.config)
 
     api = TrackerApi(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=_schema_name)})
-    for blp in (brands.blp, influencers.blp, campaigns.blp, promotions.blp, links.blp):
+    for blp in (
+        brands.blp,
+        influencers.blp,
+        campaigns.blp,
+        promotions.blp,
+        links.blp,
+        conversions.blp,
+        integrations.blp,
+    ):
         api.register_blueprint(blp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(webhooks.bp)
+
+    @app.errorhandler(redis.RedisError)
+    def _redis_down(exc: redis.RedisError) -> tuple[dict[str, Any], int, dict[str, str]]:
+        app.logger.error("redis: %s", exc)
+        body = {"code": 503, "status": "Service Unavailable", "message": "storage unavailable; retry"}
+        return body, 503, {"Retry-After": "5"}
 
     @app.get("/api/docs/assets/<path:name>")
     def swagger_assets(name: str):

@@ -114,19 +114,25 @@ def run(host: str, port: int, workers: int, data_dir: str, redis_port: int) -> N
     base_url = env.setdefault("BASE_URL", f"http://{host}:{port}")
     env.setdefault("SPOOL_DIR", os.path.join(data_dir, "spool"))
     me = [sys.executable, "-m", "tracker"]
-    children.append(("web", subprocess.Popen(_web_args(host, port, workers), env=env)))
-    children.append(("worker", subprocess.Popen([*me, "worker"], env=env)))
-    children.append(("scheduler", subprocess.Popen([*me, "scheduler"], env=env)))
+    # Each child in its own session: Ctrl-C reaches only this process, which stops them in order.
+    for name, args in (("web", _web_args(host, port, workers)), ("worker", [*me, "worker"]),
+                       ("scheduler", [*me, "scheduler"])):  # fmt: skip
+        children.append((name, subprocess.Popen(args, env=env, start_new_session=True)))
 
-    def stop(*_: object) -> None:
-        for _name, proc in reversed(children):
-            if proc.poll() is None:
-                proc.terminate()
-        for _name, proc in reversed(children):
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    def stop() -> None:
+        """Web, worker and scheduler first (the worker finishes its job), Redis last; 20 s in all."""
+        deadline = time.monotonic() + 20
+        for group in ([c for c in children if c[0] != "redis"], [c for c in children if c[0] == "redis"]):
+            for _name, proc in group:
+                if proc.poll() is None:
+                    proc.terminate()
+            for name, proc in group:
+                try:
+                    proc.wait(max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    click.echo(f"{name} did not stop in time; killing it", err=True)
+                    proc.kill()
+                    proc.wait()
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     click.echo(

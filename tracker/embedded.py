@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -47,12 +49,21 @@ def start(port: int, data_dir: str | None = None, persist: bool = True, host: st
         Path(data_dir).mkdir(parents=True, exist_ok=True)
         args += ["--dir", str(Path(data_dir).resolve())]
     args += ["--appendonly", "yes", "--appendfsync", "everysec"] if persist else ["--appendonly", "no"]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # Its log goes to a file (a pipe nobody reads would fill and stall the server). Its own
+    # session: a Ctrl-C meant for `tracker run` must not stop Redis before the others.
+    if data_dir:
+        log_path = Path(data_dir) / "redis-server.log"
+    else:
+        fd, name = tempfile.mkstemp(prefix="redis-server-", suffix=".log")
+        os.close(fd)
+        log_path = Path(name)
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     client = redis.Redis(host=host, port=port, socket_connect_timeout=0.2)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"redis-server exited: {proc.stderr.read().decode(errors='replace')[-500:]}")
+            raise RuntimeError(f"redis-server exited: {log_path.read_text(errors='replace')[-500:]}")
         try:
             client.ping()
             if proc.poll() is None:

@@ -92,3 +92,58 @@ def promotion_hours(brand_id: str, promotion_id: str) -> str:
 def rollup_state(brand_id: str) -> str:
     """Hash: when the brand's numbers were last rolled up, how many events."""
     return f"{_b(brand_id)}:rollup"
+
+
+# -- conversions ----------------------------------------------------------------------------
+def order_index(brand_id: str) -> str:
+    """Hash '<source>:<order id>' -> conversion id: one conversion per order, ever."""
+    return f"{_b(brand_id)}:orders"
+
+
+def conversions(brand_id: str) -> str:
+    """Hash conversion id -> JSON record (the order and the attribution decision)."""
+    return entities(brand_id, "conversion")
+
+
+def conversion_order(brand_id: str) -> str:
+    return entity_order(brand_id, "conversion")
+
+
+def conversion_amounts(brand_id: str) -> str:
+    """Hash conversion id -> order amount (minor units), for refunds to cap against."""
+    return f"{_b(brand_id)}:conv-amount"
+
+
+def conversion_refunded(brand_id: str) -> str:
+    """Hash conversion id -> amount refunded so far (minor units, never above the amount)."""
+    return f"{_b(brand_id)}:conv-refunded"
+
+
+def order_refunds(brand_id: str, source: str, order_id: str) -> str:
+    """Hash refund id -> amount, of one order; kept even before the order arrives."""
+    return f"{_b(brand_id)}:refunds:{source}:{order_id}"
+
+
+def conversions_stream(brand_id: str) -> str:
+    """Order and refund events for the roll-up workers."""
+    return f"{_b(brand_id)}:conversions"
+
+
+def integrations(brand_id: str) -> str:
+    """Hash source -> JSON {secrets: [...], settings} of the brand's webhook sources."""
+    return f"{_b(brand_id)}:integrations"
+
+
+def rates(brand_id: str) -> str:
+    """Hash currency -> Decimal text: reporting-currency units per unit of that currency."""
+    return f"{_b(brand_id)}:rates"
+
+
+def delivery(brand_id: str, source: str, delivery_id: str) -> str:
+    """A platform's webhook delivery id, seen (the order/refund ids are the real guard)."""
+    return f"{_b(brand_id)}:delivery:{source}:{delivery_id}"
+
+
+def postback_token(token_hash: str) -> str:
+    """SHA-256 of a postback token -> brand id."""
+    return f"{PREFIX}:postback:{token_hash}"

@@ -42,3 +42,53 @@ for i = 0, n - 1 do
 end
 return counted
 """
+
+# Record an order once. KEYS: order index, conversions, conversion order, this order's refunds,
+# refunded, amounts, conversions stream. ARGV: index field, conversion id, record JSON, amount,
+# score, then stream event fields (name, value, ...).
+# Returns {1, id} when recorded, {0, existing id} when the order was already recorded.
+RECORD_ORDER = """
+local existing = redis.call('HGET', KEYS[1], ARGV[1])
+if existing then return {0, existing} end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[5], ARGV[2])
+redis.call('HSET', KEYS[6], ARGV[2], ARGV[4])
+local amount = tonumber(ARGV[4])
+local refunded = 0
+for _, v in ipairs(redis.call('HVALS', KEYS[4])) do refunded = refunded + tonumber(v) end
+if refunded > amount then refunded = amount end
+refunded = string.format('%.0f', refunded)
+redis.call('HSET', KEYS[5], ARGV[2], refunded)
+local fields = {}
+for i = 6, #ARGV do fields[#fields + 1] = ARGV[i] end
+fields[#fields + 1] = 'refunded'
+fields[#fields + 1] = refunded
+redis.call('XADD', KEYS[7], '*', unpack(fields))
+return {1, ARGV[2]}
+"""
+
+# Record a refund once per refund id (its amount may only grow: Stripe reports a charge's
+# cumulative refunds). KEYS: order index, this order's refunds, refunded, amounts, conversions
+# stream. ARGV: index field, refund id, amount, refunded-at ms.
+# Returns {0, ''} already seen, {2, ''} kept until the order arrives, {1, id, delta} applied.
+RECORD_REFUND = """
+local old = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')
+local amount = tonumber(ARGV[3])
+if amount <= old then return {0, ''} end
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+local conv = redis.call('HGET', KEYS[1], ARGV[1])
+if not conv then return {2, ''} end
+local total = 0
+for _, v in ipairs(redis.call('HVALS', KEYS[2])) do total = total + tonumber(v) end
+local cap = tonumber(redis.call('HGET', KEYS[4], conv))
+if total > cap then total = cap end
+local before = tonumber(redis.call('HGET', KEYS[3], conv) or '0')
+local delta = total - before
+if delta > 0 then
+  redis.call('HSET', KEYS[3], conv, string.format('%.0f', total))
+  redis.call('XADD', KEYS[5], '*', 'kind', 'refund', 'id', conv, 'amount', string.format('%.0f', delta),
+             'at', ARGV[4])
+end
+return {1, conv, string.format('%.0f', delta)}
+"""

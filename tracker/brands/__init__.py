@@ -8,8 +8,10 @@ from flask import current_app, g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from tracker import keys, money
 from tracker.brands.model import save_brand
-from tracker.brands.schemas import BrandSchema
+from tracker.brands.schemas import BrandSchema, RateSchema, RatesSchema
+from tracker.errors import abort
 
 blp = Blueprint("brand", __name__, url_prefix="/api/v1/brand", description="The brand of the API key")
 
@@ -31,3 +33,37 @@ class BrandView(MethodView):
         if changes.get("click_param", g.brand["click_param"]) != g.brand["click_param"]:
             refresh_redirects(r, brand)
         return brand
+
+
+def _rates() -> dict[str, Any]:
+    r = current_app.extensions["redis"]
+    raw = r.hgetall(keys.rates(g.brand["id"]))
+    return {
+        "reporting_currency": g.brand["currency"],
+        "rates": {k.decode(): v.decode() for k, v in sorted(raw.items())},
+    }
+
+
+@blp.route("/rates")
+class Rates(MethodView):
+    @blp.response(200, RatesSchema)
+    def get(self) -> dict[str, Any]:
+        """Exchange rates into the reporting currency, set by the brand."""
+        return _rates()
+
+
+@blp.route("/rates/<currency>")
+class Rate(MethodView):
+    @blp.arguments(RateSchema)
+    @blp.response(200, RatesSchema)
+    def put(self, data: dict[str, Any], currency: str) -> dict[str, Any]:
+        """Set how many reporting-currency units one unit of `currency` is worth."""
+        if not money.is_currency(currency) or currency == g.brand["currency"]:
+            abort(404, message=f"{currency!r}: not an ISO 4217 code other than the reporting currency")
+        current_app.extensions["redis"].hset(keys.rates(g.brand["id"]), currency, str(data["rate"]))
+        return _rates()
+
+    @blp.response(204)
+    def delete(self, currency: str) -> None:
+        if not current_app.extensions["redis"].hdel(keys.rates(g.brand["id"]), currency):
+            abort(404, message=f"no rate for {currency}")

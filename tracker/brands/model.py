@@ -41,6 +41,7 @@ def create_brand(
         "attribution_window_days": attribution_window_days,
         "tier_thresholds": dict(DEFAULT_THRESHOLDS),
         "click_param": click_param,
+        "attribution_priority": ["click_id", "discount_code", "landing_url"],
         "created_at": now_iso(),
     }
     api_key = auth.new_api_key()

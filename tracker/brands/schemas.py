@@ -30,7 +30,33 @@ class BrandSchema(Schema):
         validate=validate.Regexp(r"^[A-Za-z_][A-Za-z0-9_]{0,31}$", error="Must be a plain query parameter name."),
         metadata={"description": "Query parameter that carries the click id to the shop."},
     )
+    attribution_priority = fields.List(
+        fields.String(validate=validate.OneOf(("click_id", "discount_code", "landing_url"))),
+        validate=validate.Length(min=1, max=3),
+        metadata={"description": "Keys tried in order to attribute an order."},
+    )
     created_at = fields.String(dump_only=True)
+
+    @validates_schema
+    def _distinct(self, data: dict[str, Any], **_: Any) -> None:
+        keys = data.get("attribution_priority") or []
+        if len(set(keys)) != len(keys):
+            raise ValidationError("Each key at most once.", "attribution_priority")
+
+
+class RateSchema(Schema):
+    rate = fields.Decimal(
+        as_string=True,
+        required=True,
+        places=None,
+        validate=validate.Range(min=0, min_inclusive=False, max=10**9),
+        metadata={"description": 'Reporting-currency units per unit of this currency, e.g. "1.08".'},
+    )
+
+
+class RatesSchema(Schema):
+    reporting_currency = fields.String()
+    rates = fields.Dict(keys=fields.String(), values=fields.String())
 
 
 brand_schema = BrandSchema()

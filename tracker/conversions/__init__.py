@@ -1,0 +1,66 @@
+"""Conversions: `POST /api/v1/conversions` (the generic format, with the API key), and reading
+each conversion with the explanation of its attribution."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from tracker import api
+from tracker.conversions import model
+from tracker.conversions.schemas import ConversionSchema, GenericEventSchema, IngestResultSchema
+from tracker.errors import abort, field_error
+
+blp = Blueprint("conversions", __name__, url_prefix="/api/v1/conversions", description="Orders and their attribution")
+KIND = "conversion"
+
+
+def ingest(events: list[model.Order | model.Refund], brand: dict[str, Any]) -> dict[str, Any]:
+    """Record parsed events; the answer says what happened to each."""
+    r = current_app.extensions["redis"]
+    secrets = current_app.extensions["signing_keys"].all()
+    results = []
+    for event in events:
+        if isinstance(event, model.Order):
+            created, cid = model.record_order(r, brand, event, secrets)
+            outcome = "recorded" if created else "duplicate"
+            results.append({"kind": "order", "order_id": event.order_id, "outcome": outcome, "conversion_id": cid})
+        else:
+            try:
+                outcome, cid = model.record_refund(r, brand, event)
+            except model.BadInput as exc:
+                field_error(exc.field, exc.message)
+            results.append({"kind": "refund", "order_id": event.order_id, "refund_id": event.refund_id,
+                            "outcome": outcome, "conversion_id": cid})  # fmt: skip
+    return {"status": "processed" if results else "ignored", "events": results}
+
+
+@blp.route("")
+class Conversions(MethodView):
+    @blp.arguments(api.PageArgs, location="query")
+    @blp.response(200, api.page_schema(ConversionSchema))
+    def get(self, args: dict[str, int]) -> dict[str, Any]:
+        items, total = api.store().page(KIND, args["page"], args["page_size"])
+        return api.page_of(model.present(current_app.extensions["redis"], api.brand(), items), total, args)
+
+    @blp.arguments(GenericEventSchema)
+    @blp.response(200, IngestResultSchema)
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Report an order or a refund (idempotent per order id and refund id)."""
+        from tracker.webhooks.platforms import generic
+
+        return ingest(generic(data), api.brand())
+
+
+@blp.route("/<conversion_id>")
+class Conversion(MethodView):
+    @blp.response(200, ConversionSchema)
+    def get(self, conversion_id: str) -> dict[str, Any]:
+        """A conversion, with the attribution decision: the key matched, the click, or why nothing matched."""
+        record = api.store().get(KIND, conversion_id)
+        if record is None:
+            abort(404, message=f"conversion {conversion_id} not found")
+        return model.present(current_app.extensions["redis"], api.brand(), [record])[0]

@@ -1,0 +1,114 @@
+"""Conversion webhooks: `POST /webhooks/<brand>/<source>` and `GET /postback`.
+
+Order of work: find the brand, verify the signature on the raw body (401, nothing stored), parse
+(400/422, nothing stored), record (idempotent), and only then answer 2xx. If Redis fails the
+answer is 503, so the shop retries.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, current_app, request
+from marshmallow import ValidationError
+
+from tracker import keys
+from tracker.brands.model import get_brand
+from tracker.conversions import ingest
+from tracker.conversions.model import BadInput
+from tracker.conversions.schemas import GenericEventSchema
+from tracker.errors import abort
+from tracker.integrations import model as integrations
+from tracker.webhooks import platforms, signatures
+
+bp = Blueprint("webhooks", __name__)
+_generic_schema = GenericEventSchema()
+DELIVERY_TTL = 7 * 86400
+SIGNATURE_HEADERS = {
+    "generic": "X-Signature",
+    "stripe": "Stripe-Signature",
+    "shopify": "X-Shopify-Hmac-Sha256",
+    "woocommerce": "X-WC-Webhook-Signature",
+}
+DELIVERY_HEADERS = {"shopify": "X-Shopify-Webhook-Id"}
+
+
+def _bad(exc: BadInput, location: str = "json") -> None:
+    abort(422, message=f"{exc.field}: {exc.message}", errors={location: {exc.field: [exc.message]}})
+
+
+def _parse(source: str, payload: Any, brand: dict[str, Any]) -> list[Any]:
+    if not isinstance(payload, dict):
+        abort(422, message="body: Must be a JSON object.", errors={"json": {"body": ["Must be a JSON object."]}})
+    if source == "generic":
+        try:
+            return platforms.generic(_generic_schema.load(payload))
+        except ValidationError as exc:
+            abort(422, errors={"json": exc.messages})
+    if source == "shopify":
+        topic = request.headers.get("X-Shopify-Topic", "")
+        if topic == "refunds/create":
+            refund = platforms.shopify_refund(payload)
+            return [refund] if refund else []
+        order_topics = integrations.load(current_app.extensions["redis"], brand["id"], "shopify")["order_topics"]
+        return [platforms.shopify_order(payload, brand)] if topic in order_topics else []
+    if source == "woocommerce":
+        topic = request.headers.get("X-WC-Webhook-Topic", "")
+        return platforms.woocommerce(payload, brand) if topic.startswith("order.") else []
+    return platforms.stripe(payload, brand)
+
+
+@bp.post("/webhooks/<brand_id>/<source>")
+def receive(brand_id: str, source: str) -> tuple[dict[str, Any], int]:
+    r = current_app.extensions["redis"]
+    if source not in SIGNATURE_HEADERS:
+        abort(404, message=f"unknown source {source!r}; one of {', '.join(SIGNATURE_HEADERS)}")
+    brand = get_brand(r, brand_id)
+    if brand is None:
+        abort(404, message=f"unknown brand {brand_id}")
+    body = request.get_data(cache=False)
+    if source == "woocommerce" and platforms.is_woo_ping(body, request.content_type or ""):
+        return {"status": "ping"}, 200
+    secrets = integrations.secret_values(r, brand_id, source)
+    header = SIGNATURE_HEADERS[source]
+    if not secrets:
+        abort(401, message=f"{header}: no {source} secret is configured for this brand")
+    if source in ("generic", "stripe"):
+        problem = signatures.timestamped(request.headers.get(header), body, secrets)
+    else:
+        problem = signatures.base64_body(request.headers.get(header), body, secrets)
+    if problem:
+        abort(401, message=f"{header}: {problem}")
+
+    delivery = request.headers.get(DELIVERY_HEADERS.get(source, ""), "")[:200]
+    if delivery and r.exists(keys.delivery(brand_id, source, delivery)):
+        return {"status": "duplicate", "events": []}, 200
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        abort(400, message="body: not valid JSON")
+    try:
+        events = _parse(source, payload, brand)
+    except BadInput as exc:
+        _bad(exc)
+    result = ingest(events, brand)
+    if delivery:
+        r.set(keys.delivery(brand_id, source, delivery), 1, ex=DELIVERY_TTL)
+    return result, 200
+
+
+@bp.get("/postback")
+def postback() -> tuple[dict[str, Any], int]:
+    """Server-to-server postback: `?tid=&order_id=&amount=49.90&currency=USD&token=`."""
+    r = current_app.extensions["redis"]
+    token = request.args.get("token", "")
+    brand_id = integrations.brand_for_postback_token(r, token) if token else None
+    brand = get_brand(r, brand_id) if brand_id else None
+    if brand is None:
+        abort(401, message="token: missing, unknown or revoked postback token")
+    try:
+        order = platforms.postback(request.args.to_dict())
+    except BadInput as exc:
+        _bad(exc, "query")
+    return ingest([order], brand), 200
