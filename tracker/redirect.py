@@ -11,7 +11,6 @@ import hashlib
 import json
 import logging
 import os
-import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -132,25 +131,29 @@ class _StreamWriter:
     """XADD as a command packed here, on this thread's own connection.
 
     redis-py's generic packing costs more than all the rest of the redirect; the reply is still
-    read and checked, so a 302 is sent only once Redis has the click.
+    read and checked, so a 302 is sent only once Redis has the click. Connections are reused
+    through a free list (list.pop/append are atomic), whatever threads the server runs.
     """
 
     def __init__(self, r: redis.Redis):
         self.pool = r.connection_pool
-        self.local = threading.local()
+        self.free: list[Any] = []
 
     def xadd(self, stream: str, fields: list[str]) -> None:
         args = [b"XADD", stream.encode(), b"*", *(f.encode() for f in fields)]
         packed = b"".join([b"*%d\r\n" % len(args), *(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)])
-        conn = getattr(self.local, "conn", None)
-        if conn is None:
-            conn = self.local.conn = self.pool.make_connection()
+        try:
+            conn = self.free.pop()
+        except IndexError:
+            conn = self.pool.make_connection()
         try:
             conn.send_packed_command([packed], check_health=False)
             reply = conn.read_response()
         except (redis.RedisError, OSError) as exc:
             conn.disconnect()
             raise redis.ConnectionError(str(exc)) from exc
+        finally:
+            self.free.append(conn)
         if isinstance(reply, redis.ResponseError):
             raise reply
 
