@@ -174,7 +174,7 @@ def run_worker(r: redis.Redis):
         old = {k: os.environ.get(k) for k in env}
         os.environ.update(env)
         try:
-            queues.enqueue(r, queues.PROCESS_CLICKS)
+            queues.enqueue(r, queues.ROLLUP)
             worker = Worker(list(queues.ALL), connection=r, serializer=JSONSerializer)
             worker.work(burst=True)
             return worker

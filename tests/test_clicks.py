@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 
 import pytest
 
@@ -84,7 +85,9 @@ def test_clicks_roll_into_hourly_buckets_per_promotion(api, server, visitor, run
     buckets = {
         k.decode(): int(v) for k, v in r.hgetall(keys.promotion_hours(api.brand["id"], link["promotion_id"])).items()
     }
-    assert buckets == {f"{hour}:clicks": 1, f"{hour}:unique_clicks": 1, f"{hour}:bot_hits": 1}
+    posted = datetime(2026, 3, 2, 12, tzinfo=UTC).timestamp()  # the fixture's posted_at
+    since = f"s{int((time.time() - posted) // 3600)}"  # hours since posting, for the day curves
+    assert buckets == {f"{hour}:clicks": 1, f"{hour}:unique_clicks": 1, f"{hour}:bot_hits": 1, f"{since}:clicks": 1}
 
 
 def add_event(r, brand_id, link, tid, ts_ms, visitor="v1", ua=IPHONE):
@@ -133,4 +136,4 @@ def test_the_scheduler_enqueues_one_roll_up_per_interval(r):
     assert scheduler.tick(r, 60) is True
     assert scheduler.tick(r, 60) is False  # a second scheduler in the same interval
     assert queues.queue(r).count == 1
-    assert queues.queue(r).jobs[0].func_name == queues.PROCESS_CLICKS
+    assert queues.queue(r).jobs[0].func_name == queues.ROLLUP

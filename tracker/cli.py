@@ -222,10 +222,10 @@ def brand_revoke_key(api_key: str) -> None:
 # -- operations -----------------------------------------------------------------------------
 @main.command("rollup")
 def rollup_now() -> None:
-    """Roll up the click streams now, in this process."""
-    from workers.clicks import process_clicks
+    """Roll up the click and conversion streams now, in this process."""
+    from workers.rollup import run as rollup
 
-    click.echo(json.dumps(process_clicks()))
+    click.echo(json.dumps(rollup()))
 
 
 if __name__ == "__main__":

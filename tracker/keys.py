@@ -147,3 +147,19 @@ def delivery(brand_id: str, source: str, delivery_id: str) -> str:
 def postback_token(token_hash: str) -> str:
     """SHA-256 of a postback token -> brand id."""
     return f"{PREFIX}:postback:{token_hash}"
+
+
+# -- roll-ups -------------------------------------------------------------------------------
+def unattributed_hours(brand_id: str) -> str:
+    """Hash of the brand's unattributed orders by hour: '<yyyymmddhh>:orders', ':revenue:<CUR>', ':reason:<r>'."""
+    return f"{_b(brand_id)}:uh"
+
+
+def ttc_histogram(brand_id: str, promotion_id: str) -> str:
+    """Hash '<yyyymmdd>:<bin>' -> conversions whose time from click fell in that log bin."""
+    return f"{_b(brand_id)}:ttc:{promotion_id}"
+
+
+def applied_event(brand_id: str, entry_id: str) -> str:
+    """Marks a conversion-stream entry as folded into the roll-ups (kept for the retention)."""
+    return f"{_b(brand_id)}:applied:{entry_id}"

@@ -12,7 +12,7 @@ ROLLUPS = "rollups"
 ALL = (ROLLUPS,)
 
 # Jobs, by dotted name, so the web side never imports `workers`.
-PROCESS_CLICKS = "workers.clicks.process_clicks"
+ROLLUP = "workers.rollup.run"
 
 
 def queue(conn: redis.Redis, name: str = ROLLUPS) -> Queue:

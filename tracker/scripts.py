@@ -5,8 +5,9 @@ from __future__ import annotations
 # Apply a batch of classified clicks and acknowledge them, atomically, each at most once.
 # KEYS: stream, then per event 4 keys: click record, last-unique marker (the click record's own key
 #   when the visitor is unknown: such a click is unique), link totals, promotion hours.
-# ARGV: group, record_ttl_s, then per event 6 values:
-#   entry id, click id, ts_ms, hour field prefix (yyyymmddhh), bot (0/1), record JSON
+# ARGV: group, record_ttl_s, then per event 7 values:
+#   entry id, click id, ts_ms, hour field prefix (yyyymmddhh), bot (0/1), record JSON,
+#   hour-since-posting prefix ('s<n>', or '' when the promotion has no posting time)
 # Returns the number of events counted (those not already counted).
 APPLY_CLICKS = """
 local stream = KEYS[1]
@@ -16,8 +17,8 @@ local counted = 0
 local n = (#KEYS - 1) / 4
 for i = 0, n - 1 do
   local kc, ku, kt, kh = KEYS[2 + i*4], KEYS[3 + i*4], KEYS[4 + i*4], KEYS[5 + i*4]
-  local a = 3 + i*6
-  local entry, ts, hour, bot, rec = ARGV[a], tonumber(ARGV[a+2]), ARGV[a+3], ARGV[a+4], ARGV[a+5]
+  local a = 3 + i*7
+  local entry, ts, hour, bot, rec, since = ARGV[a], tonumber(ARGV[a+2]), ARGV[a+3], ARGV[a+4], ARGV[a+5], ARGV[a+6]
   if redis.call('EXISTS', kc) == 0 then
     local unique = 0
     if bot == '1' then
@@ -26,6 +27,7 @@ for i = 0, n - 1 do
     else
       redis.call('HINCRBY', kt, 'clicks', 1)
       redis.call('HINCRBY', kh, hour .. ':clicks', 1)
+      if since ~= '' then redis.call('HINCRBY', kh, since .. ':clicks', 1) end
       local last = redis.call('GET', ku)
       if ku == kc or not last or ts - tonumber(last) >= 3600000 then
         unique = 1
@@ -88,7 +90,39 @@ local delta = total - before
 if delta > 0 then
   redis.call('HSET', KEYS[3], conv, string.format('%.0f', total))
   redis.call('XADD', KEYS[5], '*', 'kind', 'refund', 'id', conv, 'amount', string.format('%.0f', delta),
-             'at', ARGV[4])
+             'total', string.format('%.0f', total), 'cap', string.format('%.0f', cap), 'at', ARGV[4])
 end
 return {1, conv, string.format('%.0f', delta)}
+"""
+
+# Fold a batch of conversion events into roll-ups and acknowledge them, each entry once.
+# KEYS: stream, then per event 3 keys: applied marker, target hash (the promotion's hours, or the
+#   brand's unattributed hours), time-to-conversion histogram (or the marker again: none).
+# ARGV: group, marker ttl, then per event: entry id, number of increments n, then n pairs of
+#   (field, integer delta) for the target hash, then m histogram fields count and fields.
+APPLY_CONVERSIONS = """
+local stream, group, ttl = KEYS[1], ARGV[1], tonumber(ARGV[2])
+local a = 3
+local applied = 0
+local n_events = (#KEYS - 1) / 3
+for i = 0, n_events - 1 do
+  local marker, target, hist = KEYS[2 + i*3], KEYS[3 + i*3], KEYS[4 + i*3]
+  local entry = ARGV[a]
+  local n = tonumber(ARGV[a + 1])
+  a = a + 2
+  local fresh = redis.call('SET', marker, 1, 'NX', 'EX', ttl)
+  for j = 1, n do
+    if fresh then redis.call('HINCRBY', target, ARGV[a], ARGV[a + 1]) end
+    a = a + 2
+  end
+  local m = tonumber(ARGV[a])
+  a = a + 1
+  for j = 1, m do
+    if fresh then redis.call('HINCRBY', hist, ARGV[a], 1) end
+    a = a + 1
+  end
+  if fresh then applied = applied + 1 end
+  redis.call('XACK', stream, group, entry)
+end
+return applied
 """

@@ -21,7 +21,7 @@ def tick(qconn: redis.Redis, interval: int) -> bool:
     """Enqueue the roll-up if no scheduler did in the last `interval` seconds."""
     if not qconn.set(keys.scheduler_lock("rollup"), os.getpid(), nx=True, ex=interval):
         return False
-    queues.enqueue(qconn, queues.PROCESS_CLICKS, job_timeout=max(600, interval * 5), result_ttl=3600)
+    queues.enqueue(qconn, queues.ROLLUP, job_timeout=max(600, interval * 5), result_ttl=3600)
     return True
 
 

@@ -1,0 +1,36 @@
+"""The roll-up job: every brand's (or one brand's) new clicks and conversions, with progress."""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import UTC, datetime
+
+from rq import get_current_job
+
+from tracker import keys
+from workers import clicks, conversions, data_redis, settings
+
+
+def run(brand_id: str | None = None, batch_size: int | None = None) -> dict[str, int]:
+    """Fold new events into the roll-ups; returns what was done (also kept in job.meta)."""
+    r = data_redis()
+    cfg = settings()
+    batch_size = batch_size or int(os.environ.get("ROLLUP_BATCH_SIZE", 500))
+    brand_ids = [brand_id] if brand_id else sorted(b.decode() for b in r.smembers(keys.brands()))
+    consumer = f"{socket.gethostname()}:{os.getpid()}"
+    job = get_current_job()
+    totals = {"brands": len(brand_ids), "brands_done": 0, "clicks": 0, "conversions": 0, "events_read": 0}
+
+    def progress(read: int) -> None:
+        if job is not None:
+            job.meta["progress"] = {**totals, "events_read": totals["events_read"] + read}
+            job.save_meta()
+
+    for b in brand_ids:
+        totals["clicks"] += clicks.consume(r, b, consumer, cfg, batch_size, progress)
+        totals["conversions"] += conversions.consume(r, b, consumer, cfg, batch_size, progress)
+        totals["brands_done"] += 1
+        r.hset(keys.rollup_state(b), "rolled_up_at", datetime.now(UTC).isoformat(timespec="seconds"))
+        progress(0)
+    return totals
