@@ -38,6 +38,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         integrations,
         links,
         promotions,
+        reports,
         webhooks,
     )
     from tracker.signing import Keys
@@ -53,10 +54,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         OPENAPI_SWAGGER_UI_PATH="docs",
         OPENAPI_SWAGGER_UI_URL="/api/docs/assets/",
         API_SPEC_OPTIONS=API_SPEC,
-        JSON_SORT_KEYS=False,
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
     )
     app.config.update(config or {})
+    app.json.sort_keys = False  # reports list cost per conversion first
 
     r = connect(app.config["REDIS_URL"])
     app.extensions["redis"] = r
@@ -73,6 +74,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         links.blp,
         conversions.blp,
         integrations.blp,
+        reports.blp,
     ):
         api.register_blueprint(blp)
     app.register_blueprint(health.bp)

@@ -1,0 +1,189 @@
+"""Reports: `/api/v1/reports` (by promotion, influencer, campaign or tier), the micro vs celebrity
+comparison, CSV of both, and on-demand roll-ups with their progress."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from flask import Response, current_app, request, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+from rq.serializers import JSONSerializer
+
+from tracker import api, keys, queues
+from tracker.errors import abort
+from tracker.reports import model
+from tracker.tiers import TIERS
+
+blp = Blueprint("reports", __name__, url_prefix="/api/v1/reports", description="ROI reports, from the roll-ups")
+GROUP_SPEC = validate.Regexp(
+    rf"^({'|'.join(TIERS)}|\*):(long_running|timeboxed|\*)$", error="Must be <tier>:<style>, e.g. micro:long_running."
+)
+
+
+class RangeArgs(Schema):
+    start = fields.Date(data_key="from", load_default=None, metadata={"description": "First day (UTC), inclusive."})
+    end = fields.Date(data_key="to", load_default=None, metadata={"description": "Last day (UTC), inclusive."})
+    campaign = fields.String(load_default=None, metadata={"description": "A campaign id; default all."})
+    format = fields.String(load_default=None, validate=validate.OneOf(("json", "csv")))
+
+    @validates_schema
+    def _order(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("start") and data.get("end") and data["end"] < data["start"]:
+            raise ValidationError("Must not be before 'from'.", "to")
+
+
+class SummaryArgs(RangeArgs):
+    by = fields.String(
+        load_default="promotion", validate=validate.OneOf(("promotion", "influencer", "campaign", "tier"))
+    )
+
+
+class ComparisonArgs(RangeArgs):
+    group_a = fields.String(load_default="micro:long_running", validate=GROUP_SPEC)
+    group_b = fields.String(load_default="celebrity:timeboxed", validate=GROUP_SPEC)
+    per_promotion = fields.Boolean(load_default=False)
+    table = fields.String(load_default="groups", validate=validate.OneOf(("groups", "curves")))
+
+
+def _r():
+    return current_app.extensions["redis"]
+
+
+def _wants_csv(args: dict[str, Any]) -> bool:
+    if args.get("format"):
+        return args["format"] == "csv"
+    return request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv"
+
+
+def _csv(rows: list[dict[str, Any]], filename: str) -> Response:
+    buf = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in row.items()})
+    return Response(
+        buf.getvalue(), mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
+
+
+def _campaign(args: dict[str, Any]) -> str | None:
+    if args.get("campaign") and api.store().get("campaign", args["campaign"]) is None:
+        abort(404, message=f"campaign {args['campaign']} not found")
+    return args.get("campaign")
+
+
+def _rolled_up_at() -> str | None:
+    value = _r().hget(keys.rollup_state(api.brand()["id"]), "rolled_up_at")
+    return value.decode() if value else None
+
+
+def _names(by: str) -> dict[str, str]:
+    store = api.store()
+    if by == "influencer":
+        return {i["id"]: f"@{i['handle']} ({i['platform']})" for i in store.get_many("influencer", _ids("influencer"))}
+    if by == "campaign":
+        return {c["id"]: c["name"] for c in store.get_many("campaign", _ids("campaign"))}
+    if by == "promotion":
+        people = {i["id"]: i["handle"] for i in store.get_many("influencer", _ids("influencer"))}
+        camps = {c["id"]: c["name"] for c in store.get_many("campaign", _ids("campaign"))}
+        promos = store.get_many("promotion", _ids("promotion"))
+        return {
+            p["id"]: f"@{people.get(p['influencer_id'], '?')} in {camps.get(p['campaign_id'], '?')}" for p in promos
+        }
+    return {}
+
+
+def _ids(kind: str) -> list[str]:
+    return [i.decode() for i in _r().hkeys(keys.entities(api.brand()["id"], kind))]
+
+
+@blp.route("")
+class Summary(MethodView):
+    @blp.arguments(SummaryArgs, location="query")
+    @blp.response(200)
+    def get(self, args: dict[str, Any]) -> Any:
+        """Every metric per promotion, influencer, campaign or tier, over a date range."""
+        brand = api.brand()
+        promos = model.load_promotions(_r(), brand, args["start"], args["end"], _campaign(args))
+        rows = model.summary(promos, args["by"], _names(args["by"]))
+        if _wants_csv(args):
+            return _csv(rows, f"report-by-{args['by']}.csv")
+        totals = model.Totals()
+        for p in promos:
+            totals.add(p.totals)
+        return {
+            "currency": brand["currency"],
+            "from": args["start"].isoformat() if args["start"] else None,
+            "to": args["end"].isoformat() if args["end"] else None,
+            "by": args["by"],
+            "rows": rows,
+            "totals": totals.metrics(),
+            "unattributed": model.unattributed(_r(), brand, args["start"], args["end"]),
+            "rolled_up_at": _rolled_up_at(),
+        }
+
+
+@blp.route("/comparison")
+class Comparison(MethodView):
+    @blp.arguments(ComparisonArgs, location="query")
+    @blp.response(200)
+    def get(self, args: dict[str, Any]) -> Any:
+        """Micro long-running posts against celebrity 24-hour promotions (or any two tier:style groups)."""
+        specs = tuple(tuple(args[g].split(":")) for g in ("group_a", "group_b"))
+        result = model.comparison(
+            _r(), api.brand(), specs, _campaign(args), args["start"], args["end"], args["per_promotion"]
+        )
+        result["rolled_up_at"] = _rolled_up_at()
+        if _wants_csv(args):
+            if args["table"] == "curves":
+                rows = [{"group": g["name"], **day} for g in result["groups"] for day in g["days"]]
+                return _csv(rows, "comparison-curves.csv")
+            skip = ("days", "by_promotion")
+            rows = [{k: v for k, v in g.items() if k not in skip} for g in result["groups"]]
+            diff = result["cost_per_conversion_difference"]
+            for row in rows:
+                row.update(difference_low=diff["low"], difference_high=diff["high"], verdict=result["verdict"])
+            return _csv(rows, "comparison.csv")
+        return result
+
+
+@blp.route("/refresh")
+class Refresh(MethodView):
+    @blp.response(202)
+    def post(self) -> dict[str, Any]:
+        """Roll up this brand's new events now; returns the job to follow."""
+        brand_id = api.brand()["id"]
+        job = queues.enqueue(
+            current_app.extensions["queue_redis"], queues.ROLLUP, brand_id, meta={"brand_id": brand_id},
+            job_timeout=1800, result_ttl=86400,
+        )  # fmt: skip
+        return {"job_id": job.id, "status": "queued", "url": url_for("reports.RefreshJob", job_id=job.id)}
+
+
+@blp.route("/jobs/<job_id>")
+class RefreshJob(MethodView):
+    @blp.response(200)
+    def get(self, job_id: str) -> dict[str, Any]:
+        """A roll-up job's status and progress."""
+        try:
+            job = Job.fetch(job_id, connection=current_app.extensions["queue_redis"], serializer=JSONSerializer)
+        except NoSuchJobError:
+            abort(404, message=f"job {job_id} not found")
+        if job.meta.get("brand_id") != api.brand()["id"]:
+            abort(404, message=f"job {job_id} not found")
+        return {
+            "job_id": job.id,
+            "status": str(job.get_status(refresh=True).value if job.get_status() else "unknown"),
+            "progress": job.meta.get("progress"),
+            "result": job.return_value(),
+            "enqueued_at": api.iso(job.enqueued_at),
+            "ended_at": api.iso(job.ended_at),
+        }

@@ -1,0 +1,391 @@
+"""Reports, computed from the roll-ups only (never from raw events). Definitions: METRICS.md.
+
+Money is integer minor units of the brand's reporting currency; amounts in a currency without a
+brand rate are reported apart under `unconverted`, never mixed in. Money ratios (CPC, cost per
+conversion, AOV) are rounded half-even to the minor unit; other ratios are decimal strings with
+four places. A ratio whose denominator is zero is null.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+import redis
+
+from tracker import keys, money
+from tracker.conversions.model import convert, get_rates
+from tracker.store import Store
+from tracker.tiers import tier_for
+
+TTC_BASE = 1.04
+BOOTSTRAP_RESAMPLES = 2000
+DEFAULT_GROUPS = (("micro", "long_running"), ("celebrity", "timeboxed"))
+
+
+def ratio(num: int | Decimal, den: int | Decimal) -> str | None:
+    if not den:
+        return None
+    return str((Decimal(num) / Decimal(den)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN))
+
+
+def per(num: int | Decimal, den: int | Decimal) -> int | None:
+    """A money ratio in minor units, rounded half-even."""
+    if not den:
+        return None
+    return int((Decimal(num) / Decimal(den)).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+@dataclass
+class Totals:
+    """Additive sums of one promotion or of a group of them (reporting-currency money)."""
+
+    promotions: int = 0
+    clicks: int = 0
+    unique_clicks: int = 0
+    bot_hits: int = 0
+    conversions: int = 0
+    revenue: int = 0
+    refunds: int = 0
+    spend: int = 0
+    followers: int = 0
+    engagements: int = 0
+    has_engagements: bool = False
+    unconverted: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    ttc: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+
+    def add(self, other: Totals) -> None:
+        for name in ("promotions", "clicks", "unique_clicks", "bot_hits", "conversions", "revenue", "refunds",
+                     "spend", "followers", "engagements"):  # fmt: skip
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.has_engagements |= other.has_engagements
+        for k, v in other.unconverted.items():
+            self.unconverted[k] += v
+        for k, v in other.ttc.items():
+            self.ttc[k] += v
+
+    def metrics(self) -> dict[str, Any]:
+        return {
+            "cost_per_conversion": per(self.spend, self.conversions),
+            "spend": self.spend,
+            "revenue": self.revenue,
+            "roas": ratio(self.revenue, self.spend),
+            "roi": ratio(self.revenue - self.spend, self.spend),
+            "clicks": self.clicks,
+            "unique_clicks": self.unique_clicks,
+            "bot_hits": self.bot_hits,
+            "conversions": self.conversions,
+            "conversion_rate": ratio(self.conversions, self.unique_clicks),
+            "cost_per_click": per(self.spend, self.clicks),
+            "average_order_value": per(self.revenue, self.conversions),
+            "click_through_on_followers": ratio(self.clicks, self.followers),
+            "engagement_rate": ratio(self.engagements, self.followers) if self.has_engagements else None,
+            "refunds": self.refunds,
+            "median_time_to_conversion_seconds": percentile(self.ttc, 0.5),
+            "p90_time_to_conversion_seconds": percentile(self.ttc, 0.9),
+            "promotions": self.promotions,
+            "unconverted_revenue": dict(self.unconverted),
+        }
+
+
+def percentile(hist: dict[int, int], q: float) -> int | None:
+    """The q-quantile of a log-bin histogram, as its bin's geometric middle (seconds)."""
+    n = sum(hist.values())
+    if not n:
+        return None
+    rank, seen = q * n, 0
+    for bin_ in sorted(hist):
+        seen += hist[bin_]
+        if seen >= rank:
+            return round(TTC_BASE ** (bin_ + 0.5))
+    return None
+
+
+class Money:
+    """Converts into the reporting currency with the brand's rates; None where there is no rate."""
+
+    def __init__(self, r: redis.Redis, brand: dict[str, Any]):
+        self.into = brand["currency"]
+        self.rates = get_rates(r, brand["id"])
+
+    def __call__(self, amount: int, currency: str) -> int | None:
+        if currency == self.into:
+            return amount
+        rate = self.rates.get(currency)
+        return None if rate is None else convert(amount, currency, rate, self.into)
+
+
+@dataclass
+class Promo:
+    record: dict[str, Any]
+    tier: str
+    totals: Totals
+    by_hour_since: dict[int, dict[str, int]]  # hours since posting -> clicks/conversions/revenue
+    cost_rate: Decimal  # commission as a fraction
+    cost_currency: str
+
+
+def _hour_range(start: date | None, end: date | None) -> tuple[str, str]:
+    return (start.strftime("%Y%m%d00") if start else "0", end.strftime("%Y%m%d23") if end else "9")
+
+
+def load_promotions(
+    r: redis.Redis, brand: dict[str, Any], start: date | None = None, end: date | None = None,
+    campaign_id: str | None = None,
+) -> list[Promo]:  # fmt: skip
+    """Every promotion of the brand (or of one campaign), with its roll-ups within the dates."""
+    store = Store(r, brand["id"])
+    promos = [json.loads(v) for v in r.hvals(keys.entities(brand["id"], "promotion"))]
+    if campaign_id:
+        promos = [p for p in promos if p["campaign_id"] == campaign_id]
+    people = {i["id"]: i for i in store.get_many("influencer", sorted({p["influencer_id"] for p in promos}))}
+    money = Money(r, brand)
+    lo, hi = _hour_range(start, end)
+    with r.pipeline(transaction=False) as p:
+        for promo in promos:
+            p.hgetall(keys.promotion_hours(brand["id"], promo["id"]))
+            p.hgetall(keys.ttc_histogram(brand["id"], promo["id"]))
+        raw = p.execute()
+    out = []
+    for n, promo in enumerate(promos):
+        hours, hist = raw[2 * n], raw[2 * n + 1]
+        out.append(_promo(promo, people.get(promo["influencer_id"]), brand, money, hours, hist, lo, hi, start, end))
+    return sorted(out, key=lambda x: (x.record.get("posted_at") or "", x.record["id"]))
+
+
+def _promo(promo, influencer, brand, money, hours, hist, lo, hi, start, end) -> Promo:  # noqa: ANN001, PLR0913
+    t = Totals(promotions=1, followers=promo.get("followers") or 0)
+    if promo.get("engagements") is not None:
+        t.engagements, t.has_engagements = promo["engagements"], True
+    since: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    revenue_by_cur: dict[str, int] = defaultdict(int)
+    refunds_by_cur: dict[str, int] = defaultdict(int)
+    for k, v in hours.items():
+        name, value = k.decode(), int(v)
+        prefix, metric = name.split(":", 1)
+        if prefix.startswith("s"):
+            bucket = since[int(prefix[1:])]
+            if metric.startswith("revenue:"):
+                converted = money(value, metric[8:])
+                if converted is not None:
+                    bucket["revenue"] += converted
+            else:
+                bucket[metric] += value
+            continue
+        if not lo <= prefix <= hi:
+            continue
+        if metric.startswith("revenue:"):
+            revenue_by_cur[metric[8:]] += value
+        elif metric.startswith("refunds:"):
+            refunds_by_cur[metric[8:]] += value
+        elif metric in ("clicks", "unique_clicks", "bot_hits", "conversions"):
+            setattr(t, metric, getattr(t, metric) + value)
+    for cur, amount in revenue_by_cur.items():
+        converted = money(amount, cur)
+        if converted is None:
+            t.unconverted[cur] += amount
+        else:
+            t.revenue += converted
+    t.refunds = sum(money(a, c) or 0 for c, a in refunds_by_cur.items())
+    for k, v in hist.items():
+        day, bin_ = k.decode().split(":")
+        if lo[:8] <= day <= hi[:8]:
+            t.ttc[int(bin_)] += int(v)
+    cost = promo["cost"]
+    rate = Decimal(cost.get("commission_percent") or "0") / 100
+    posted = promo.get("posted_at")
+    posted_day = datetime.fromisoformat(posted.replace("Z", "+00:00")).date() if posted else None
+    flat_incurred = (
+        posted_day is not None and (start is None or posted_day >= start) and (end is None or posted_day <= end)
+    )
+    spend_own = (cost.get("flat_fee") or 0) * flat_incurred + (cost.get("cost_per_click") or 0) * t.clicks
+    spend_rep = money(spend_own, cost["currency"])
+    commission = int((rate * t.revenue).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+    if spend_rep is None:
+        t.unconverted[f"spend:{cost['currency']}"] += spend_own
+        spend_rep = 0
+    t.spend = spend_rep + commission
+    tier = tier_for(promo.get("followers") or 0, brand["tier_thresholds"], (influencer or {}).get("tier_override"))
+    return Promo(promo, tier, t, since, rate, cost["currency"])
+
+
+# -- summaries ------------------------------------------------------------------------------
+def summary(promos: list[Promo], by: str, names: dict[str, str]) -> list[dict[str, Any]]:
+    """Rows of metrics per promotion, influencer, campaign or tier."""
+    groups: dict[str, Totals] = {}
+    for p in promos:
+        key = {"promotion": p.record["id"], "influencer": p.record["influencer_id"],
+               "campaign": p.record["campaign_id"], "tier": p.tier}[by]  # fmt: skip
+        groups.setdefault(key, Totals()).add(p.totals)
+    return [{by: key, "name": names.get(key, key), **t.metrics()} for key, t in groups.items()]
+
+
+def unattributed(r: redis.Redis, brand: dict[str, Any], start: date | None, end: date | None) -> dict[str, Any]:
+    lo, hi = _hour_range(start, end)
+    money = Money(r, brand)
+    orders, revenue = 0, 0
+    unconverted: dict[str, int] = defaultdict(int)
+    reasons: dict[str, int] = defaultdict(int)
+    for k, v in r.hgetall(keys.unattributed_hours(brand["id"])).items():
+        prefix, metric = k.decode().split(":", 1)
+        if not lo <= prefix <= hi:
+            continue
+        if metric == "orders":
+            orders += int(v)
+        elif metric.startswith("revenue:"):
+            converted = money(int(v), metric[8:])
+            if converted is None:
+                unconverted[metric[8:]] += int(v)
+            else:
+                revenue += converted
+        elif metric.startswith("reason:"):
+            reasons[metric[7:]] += int(v)
+    return {"orders": orders, "revenue": revenue, "unconverted_revenue": dict(unconverted), "by_reason": dict(reasons)}
+
+
+# -- the comparison -------------------------------------------------------------------------
+def in_group(p: Promo, spec: tuple[str, str]) -> bool:
+    tier, style = spec
+    return tier in ("*", p.tier) and style in ("*", p.record["style"])
+
+
+def curves(promos: list[Promo], max_days: int = 365) -> dict[str, Any]:
+    """Per day since posting: conversions, revenue, spend, and their running sums and ROI."""
+    days: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    hours: dict[int, int] = defaultdict(int)
+    for p in promos:
+        if not p.record.get("posted_at"):
+            continue
+        cost = p.record["cost"]
+        days[0]["spend"] += cost.get("flat_fee") or 0  # incurred on the posting day
+        for h, b in p.by_hour_since.items():
+            d = min(h // 24, max_days)
+            days[d]["conversions"] += b.get("conversions", 0)
+            days[d]["revenue"] += b.get("revenue", 0)
+            days[d]["clicks"] += b.get("clicks", 0)
+            days[d]["spend"] += (cost.get("cost_per_click") or 0) * b.get("clicks", 0)
+            days[d]["spend"] += int((p.cost_rate * b.get("revenue", 0)).quantize(Decimal(1), ROUND_HALF_EVEN))
+            hours[h] += b.get("conversions", 0)
+    last = max(days) if days else -1
+    rows, cum = [], defaultdict(int)
+    payback = None
+    for d in range(last + 1):
+        for name in ("conversions", "revenue", "spend", "clicks"):
+            cum[name] += days[d][name]
+        row = {
+            "day": d,
+            "conversions": days[d]["conversions"],
+            "revenue": days[d]["revenue"],
+            "spend": days[d]["spend"],
+            "cumulative_conversions": cum["conversions"],
+            "cumulative_revenue": cum["revenue"],
+            "cumulative_spend": cum["spend"],
+            "cumulative_roi": ratio(cum["revenue"] - cum["spend"], cum["spend"]),
+        }
+        if payback is None and cum["spend"] and cum["revenue"] >= cum["spend"]:
+            payback = d
+        rows.append(row)
+    total = sum(hours.values())
+    first24 = sum(v for h, v in hours.items() if h < 24)
+    revenue_total = sum(b.get("revenue", 0) for p in promos for b in p.by_hour_since.values())
+    revenue24 = sum(b.get("revenue", 0) for p in promos for h, b in p.by_hour_since.items() if h < 24)
+    half_life = None
+    if total:
+        seen = 0
+        for h in sorted(hours):
+            seen += hours[h]
+            if seen * 2 >= total:
+                half_life = h + 1
+                break
+    return {
+        "first_24h_conversions": first24,
+        "after_24h_conversions": total - first24,
+        "first_24h_share": ratio(first24, total),
+        "long_tail_share": ratio(total - first24, total),
+        "first_24h_revenue_share": ratio(revenue24, revenue_total),
+        "long_tail_revenue_share": ratio(revenue_total - revenue24, revenue_total),
+        "half_life_hours": half_life,
+        "payback_day": payback,
+        "days": rows,
+    }
+
+
+def bootstrap_difference(a: list[Promo], b: list[Promo], seed: int = 20261126) -> dict[str, Any]:
+    """95% percentile-bootstrap interval of cost per conversion (a) - (b), resampling promotions."""
+    pa = [(p.totals.spend, p.totals.conversions) for p in a]
+    pb = [(p.totals.spend, p.totals.conversions) for p in b]
+    point = None
+    if sum(c for _, c in pa) and sum(c for _, c in pb):
+        point = Decimal(sum(s for s, _ in pa)) / sum(c for _, c in pa) - Decimal(sum(s for s, _ in pb)) / sum(
+            c for _, c in pb
+        )
+    if len(pa) < 2 or len(pb) < 2 or point is None:
+        return {"difference": _minor(point), "low": None, "high": None, "resamples": 0}
+    rng = random.Random(seed)
+    diffs = []
+    for _ in range(BOOTSTRAP_RESAMPLES):
+        sa = [pa[rng.randrange(len(pa))] for _ in pa]
+        sb = [pb[rng.randrange(len(pb))] for _ in pb]
+        ca, cb = sum(c for _, c in sa), sum(c for _, c in sb)
+        if ca and cb:
+            diffs.append(Decimal(sum(s for s, _ in sa)) / ca - Decimal(sum(s for s, _ in sb)) / cb)
+    if len(diffs) < BOOTSTRAP_RESAMPLES * 0.95:  # too many resamples without a conversion
+        return {"difference": _minor(point), "low": None, "high": None, "resamples": len(diffs)}
+    diffs.sort()
+    low, high = diffs[int(0.025 * len(diffs))], diffs[min(len(diffs) - 1, int(0.975 * len(diffs)))]
+    return {"difference": _minor(point), "low": _minor(low), "high": _minor(high), "resamples": len(diffs)}
+
+
+def _minor(value: Decimal | None) -> int | None:
+    return None if value is None else int(value.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+def verdict(names: tuple[str, str], diff: dict[str, Any], currency: str) -> str:
+    if diff["low"] is None or diff["low"] <= 0 <= diff["high"]:
+        return "Not enough data: the 95% interval of the difference in cost per conversion spans zero or is unknown."
+    exp = money.exponent(currency)
+
+    def fmt(v: int) -> str:
+        return f"{Decimal(abs(v)).scaleb(-exp):,.{exp}f} {currency}"
+
+    cheaper, dearer = (names[0], names[1]) if diff["difference"] < 0 else (names[1], names[0])
+    low, high = sorted((abs(diff["low"]), abs(diff["high"])))
+    interval = f"95% interval {fmt(low)} to {fmt(high)}"
+    return f"{cheaper} cost {fmt(diff['difference'])} less per conversion than {dearer} ({interval})."
+
+
+def comparison(
+    r: redis.Redis, brand: dict[str, Any], specs: tuple[tuple[str, str], tuple[str, str]],
+    campaign_id: str | None = None, start: date | None = None, end: date | None = None,
+    per_promotion: bool = False,
+) -> dict[str, Any]:  # fmt: skip
+    promos = load_promotions(r, brand, start, end, campaign_id)
+    out_groups = []
+    members = []
+    for spec in specs:
+        chosen = [p for p in promos if in_group(p, spec)]
+        members.append(chosen)
+        t = Totals()
+        for p in chosen:
+            t.add(p.totals)
+        group = {"name": f"{spec[0]} {spec[1]}".replace("_", "-"), "tier": spec[0], "style": spec[1], **t.metrics()}
+        group.update(curves(chosen))
+        if per_promotion:
+            group["by_promotion"] = [{"promotion_id": p.record["id"], **curves([p])} for p in chosen]
+        out_groups.append(group)
+    diff = bootstrap_difference(members[0], members[1])
+    names = (out_groups[0]["name"], out_groups[1]["name"])
+    return {
+        "currency": brand["currency"],
+        "campaign_id": campaign_id,
+        "from": start.isoformat() if start else None,
+        "to": end.isoformat() if end else None,
+        "groups": out_groups,
+        "cost_per_conversion_difference": {"groups": list(names), **diff, "confidence": "95%"},
+        "verdict": verdict(names, diff, brand["currency"]),
+    }
