@@ -68,6 +68,13 @@ def test_shopify_redelivery_of_a_webhook_id_changes_nothing(shop, r):
     assert r.hlen(keys.conversions(shop.api.brand["id"])) == 1
 
 
+def test_shopify_event_sent_to_two_subscriptions_is_handled_once(shop):
+    body, headers = platforms.shopify_order(shop.secrets["shopify"], order_id=3501, total="5.00", currency="USD")
+    assert outcome(shop.post("shopify", (body, headers))) == ["recorded"]
+    other = {**headers, "X-Shopify-Webhook-Id": "another-subscription"}  # same X-Shopify-Event-Id
+    assert shop.post("shopify", (body, other)).json()["status"] == "duplicate"
+
+
 def test_shopify_order_topics_are_configurable(shop):
     created = platforms.shopify_order(
         shop.secrets["shopify"], order_id=4001, total="5.00", currency="USD", topic="orders/create"

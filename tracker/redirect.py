@@ -29,6 +29,7 @@ _PAGE = "<!doctype html><meta charset=utf-8><title>{0}</title><h1>{0}</h1><p>{1}
 _404 = _PAGE.format("Link not found", "This short link does not exist.").encode()
 _410 = _PAGE.format("Link no longer active", "This short link has been disabled or has expired.").encode()
 _HTML = [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")]
+_302 = [("Cache-Control", "private, no-store"), ("Content-Length", "0")]
 
 
 class Redirector:
@@ -48,25 +49,31 @@ class Redirector:
         self.salt: tuple[int, bytes] = (-1, b"")
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
-        path = environ.get("PATH_INFO", "")
-        method = environ["REQUEST_METHOD"]
-        code = path[1:]
-        if method not in ("GET", "HEAD") or not code or "/" in code or code in RESERVED or "." in code:
+        code = environ.get("PATH_INFO", "")[1:]
+        if (
+            environ["REQUEST_METHOD"] not in ("GET", "HEAD")
+            or not code
+            or "/" in code
+            or code in RESERVED
+            or "." in code
+        ):
             return self.app(environ, start_response)
-        now = time.time()
+        status, headers, body = self.handle(environ, code, time.time())
+        start_response(status, headers)
+        return [body]
+
+    def handle(self, environ: dict[str, Any], code: str, now: float) -> tuple[str, list[tuple[str, str]], bytes]:
+        """Resolve, log the click at `now` (the demo passes past times), and say what to answer."""
         try:
             link = self.resolve(code, now)
         except redis.RedisError:
             log.error("redis unreachable and no cached resolution for %s", code)
-            start_response("503 Service Unavailable", [*_HTML, ("Retry-After", "5")])
-            return [b""]
+            return "503 Service Unavailable", [*_HTML, ("Retry-After", "5")], b""
         if link is None:
-            start_response("404 Not Found", _HTML)
-            return [_404]
+            return "404 Not Found", _HTML, _404
         ts = int(now * 1000)
         if link["d"] or (link["x"] and ts >= link["x"]):
-            start_response("410 Gone", _HTML)
-            return [_410]
+            return "410 Gone", _HTML, _410
         tid = clickid.make(code, ts, self.secret())
         ua = environ.get("HTTP_USER_AGENT", "")[:512]
         v = self.visitor(environ, ua, now)
@@ -75,22 +82,15 @@ class Redirector:
             event += ("r", _host(referrer))
         if country := environ.get(self.country_header):
             event += ("cc", country[:2])
-        if method == "HEAD":
+        if environ["REQUEST_METHOD"] == "HEAD":
             event += ("m", "HEAD")
         stream = keys.clicks_stream(link["b"])
         try:
             self.stream.xadd(stream, event)
         except redis.RedisError:
             self.spool.write(stream, dict(zip(event[::2], event[1::2], strict=True)))
-        start_response(
-            "302 Found",
-            [
-                ("Location", f"{link['u']}{link['s']}{link['q']}={tid}{link['f']}"),
-                ("Cache-Control", "private, no-store"),
-                ("Content-Length", "0"),
-            ],
-        )
-        return [b""]
+        location = f"{link['u']}{link['s']}{link['q']}={tid}{link['f']}"
+        return "302 Found", [("Location", location), *_302], b""
 
     def resolve(self, code: str, now: float) -> dict[str, Any] | None:
         """A code's redirect record, from the process cache while fresh, else from Redis."""

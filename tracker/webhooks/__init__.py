@@ -31,7 +31,9 @@ SIGNATURE_HEADERS = {
     "shopify": "X-Shopify-Hmac-Sha256",
     "woocommerce": "X-WC-Webhook-Signature",
 }
-DELIVERY_HEADERS = {"shopify": "X-Shopify-Webhook-Id"}
+# Deliveries already handled: Shopify's webhook id (a retry) and event id (the same event sent to
+# several subscriptions). Order and refund ids remain the real guard.
+DELIVERY_HEADERS = {"shopify": ("X-Shopify-Webhook-Id", "X-Shopify-Event-Id")}
 
 
 def _bad(exc: BadInput, location: str = "json") -> None:
@@ -81,8 +83,12 @@ def receive(brand_id: str, source: str) -> tuple[dict[str, Any], int]:
     if problem:
         abort(401, message=f"{header}: {problem}")
 
-    delivery = request.headers.get(DELIVERY_HEADERS.get(source, ""), "")[:200]
-    if delivery and r.exists(keys.delivery(brand_id, source, delivery)):
+    deliveries = [
+        keys.delivery(brand_id, source, f"{name}:{request.headers[name][:200]}")
+        for name in DELIVERY_HEADERS.get(source, ())
+        if request.headers.get(name)
+    ]
+    if deliveries and r.exists(*deliveries):
         return {"status": "duplicate", "events": []}, 200
     try:
         payload = json.loads(body)
@@ -93,8 +99,8 @@ def receive(brand_id: str, source: str) -> tuple[dict[str, Any], int]:
     except BadInput as exc:
         _bad(exc)
     result = ingest(events, brand)
-    if delivery:
-        r.set(keys.delivery(brand_id, source, delivery), 1, ex=DELIVERY_TTL)
+    for key in deliveries:
+        r.set(key, 1, ex=DELIVERY_TTL)
     return result, 200
 
 
