@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Any
 
 import redis
@@ -33,10 +35,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         brands,
         campaigns,
         conversions,
+        dashboard,
         health,
         influencers,
         integrations,
         links,
+        portal,
         promotions,
         reports,
         webhooks,
@@ -64,6 +68,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     queue_url = app.config["QUEUE_REDIS_URL"]
     app.extensions["queue_redis"] = connect(queue_url) if queue_url else r
     app.extensions["signing_keys"] = Keys(r, app.config)
+    # SECRET_KEY signs click ids; Flask's sessions get a key derived from it (set on first request
+    # when it lives in Redis), never the key itself.
+    app.config["SECRET_KEY"] = None
 
     api = TrackerApi(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=_schema_name)})
     for blp in (
@@ -79,6 +86,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         api.register_blueprint(blp)
     app.register_blueprint(health.bp)
     app.register_blueprint(webhooks.bp)
+    app.register_blueprint(dashboard.bp)
+    app.register_blueprint(portal.bp)
+
+    @app.before_request
+    def _session_key() -> None:
+        """Sign session cookies with a key derived from the click-id key (never the key itself)."""
+        if not app.secret_key:
+            base = app.extensions["signing_keys"].current()
+            app.secret_key = hmac.new(base, b"flask-session", hashlib.sha256).hexdigest()
 
     @app.errorhandler(redis.RedisError)
     def _redis_down(exc: redis.RedisError) -> tuple[dict[str, Any], int, dict[str, str]]:
