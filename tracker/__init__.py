@@ -12,6 +12,7 @@ from flask import Flask, request, send_from_directory
 
 from tracker import config as settings
 from tracker.errors import TrackerApi
+from tracker.lookups import Lookups
 from tracker.redisconn import connect
 
 API_SPEC = {
@@ -68,6 +69,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     queue_url = app.config["QUEUE_REDIS_URL"]
     app.extensions["queue_redis"] = connect(queue_url) if queue_url else r
     app.extensions["signing_keys"] = Keys(r, app.config)
+    app.extensions["lookups"] = Lookups(r, float(app.config["LINK_CACHE_SECONDS"]))
     # SECRET_KEY signs click ids; Flask's sessions get a key derived from it (set on first request
     # when it lives in Redis), never the key itself.
     app.config["SECRET_KEY"] = None
@@ -119,10 +121,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def create_wsgi(config: dict[str, Any] | None = None) -> Any:
-    """The served WSGI callable: the lean redirect in front of the Flask app."""
+    """The served WSGI callable: the lean redirect and webhook paths in front of the Flask app."""
     from tracker.redirect import Redirector
+    from tracker.webhooks.fast import WebhookFront
 
     app = create_app(config)
-    front = Redirector(app, app.extensions["redis"], app.config, app.extensions["signing_keys"].current)
+    front = Redirector(WebhookFront(app), app.extensions["redis"], app.config, app.extensions["signing_keys"].current)
     front.flask_app = app
     return front

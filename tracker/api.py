@@ -116,6 +116,18 @@ def DiscountCodes(**kw: Any) -> fields.List:  # noqa: N802
     return fields.List(fields.String(validate=check_discount_code), validate=validate.Length(max=100), **kw)
 
 
+def forget(*records: dict[str, Any] | None, kind: str | None = None) -> None:
+    """Drop this process's cached copies of records (and of their discount codes) after a change."""
+    look = current_app.extensions["lookups"]
+    for record in records:
+        if not record:
+            continue
+        if kind:
+            look.forget("entity", g.brand["id"], kind, record["id"])
+        for code in record.get("discount_codes") or []:
+            look.forget("discount", g.brand["id"], code.upper())
+
+
 # -- pagination -----------------------------------------------------------------------------
 class PageArgs(Schema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))

@@ -33,9 +33,9 @@ def drain(
     def step(entries: Entries) -> None:
         nonlocal read, applied
         read += len(entries)
-        applied += apply(entries)
-        if progress:
+        if progress:  # as soon as a batch is taken, before it is applied
             progress(read)
+        applied += apply(entries)
 
     start: Any = "0-0"
     while True:

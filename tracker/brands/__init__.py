@@ -30,6 +30,7 @@ class BrandView(MethodView):
         brand = {**g.brand, **changes}
         r = current_app.extensions["redis"]
         save_brand(r, brand)
+        current_app.extensions["lookups"].forget("brand", brand["id"])
         if changes.get("click_param", g.brand["click_param"]) != g.brand["click_param"]:
             refresh_redirects(r, brand)
         return brand

@@ -30,6 +30,7 @@ def _unique(record: dict[str, Any]) -> dict[str, list[str]]:
 def _save(record: dict[str, Any], old: dict[str, Any] | None = None) -> dict[str, Any]:
     for name in ("starts_on", "ends_on"):
         record[name] = api.iso(record.get(name))
+    api.forget(record, old)
     try:
         return api.store().save(KIND, record, _unique(record), _unique(old) if old else None)
     except Conflict as exc:

@@ -13,29 +13,35 @@ from tracker import api
 from tracker.conversions import model
 from tracker.conversions.schemas import ConversionSchema, GenericEventSchema, IngestResultSchema
 from tracker.errors import abort, field_error
+from tracker.lookups import Lookups
 
 blp = Blueprint("conversions", __name__, url_prefix="/api/v1/conversions", description="Orders and their attribution")
 KIND = "conversion"
 
 
-def ingest(events: list[model.Order | model.Refund], brand: dict[str, Any]) -> dict[str, Any]:
-    """Record parsed events; the answer says what happened to each."""
-    r = current_app.extensions["redis"]
-    secrets = current_app.extensions["signing_keys"].all()
+def ingest(
+    look: Lookups, secrets: list[bytes], events: list[model.Order | model.Refund], brand: dict[str, Any]
+) -> dict[str, Any]:
+    """Record parsed events (raises BadInput); the answer says what happened to each."""
     results = []
     for event in events:
         if isinstance(event, model.Order):
-            created, cid = model.record_order(r, brand, event, secrets)
+            created, cid = model.record_order(look, brand, event, secrets)
             outcome = "recorded" if created else "duplicate"
             results.append({"kind": "order", "order_id": event.order_id, "outcome": outcome, "conversion_id": cid})
         else:
-            try:
-                outcome, cid = model.record_refund(r, brand, event)
-            except model.BadInput as exc:
-                field_error(exc.field, exc.message)
+            outcome, cid = model.record_refund(look, brand, event)
             results.append({"kind": "refund", "order_id": event.order_id, "refund_id": event.refund_id,
                             "outcome": outcome, "conversion_id": cid})  # fmt: skip
     return {"status": "processed" if results else "ignored", "events": results}
+
+
+def ingest_here(events: list[model.Order | model.Refund], brand: dict[str, Any]) -> dict[str, Any]:
+    """`ingest` inside a Flask request: bad input becomes a 422 naming the field."""
+    try:
+        return ingest(current_app.extensions["lookups"], current_app.extensions["signing_keys"].all(), events, brand)
+    except model.BadInput as exc:
+        field_error(exc.field, exc.message)
 
 
 @blp.route("")
@@ -52,7 +58,7 @@ class Conversions(MethodView):
         """Report an order or a refund (idempotent per order id and refund id)."""
         from tracker.webhooks.platforms import generic
 
-        return ingest(generic(data), api.brand())
+        return ingest_here(generic(data), api.brand())
 
 
 @blp.route("/<conversion_id>")

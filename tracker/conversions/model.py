@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 import redis
 
 from tracker import api, clickid, keys, money, scripts
-from tracker.store import Store
+from tracker.lookups import Lookups
 
 KEYS = ("click_id", "discount_code", "landing_url")
 CLOCK_SKEW_MS = 5 * 60_000  # an order may carry a time a little before its click's
@@ -102,12 +102,11 @@ def click_ids_in_url(url: str | None, brand: dict[str, Any]) -> list[str]:
     return [v for name in names for v in query.get(name, []) if v]
 
 
-def _check_click(r: redis.Redis, brand: dict[str, Any], tid: str, order: Order, secrets: list[bytes]) -> dict:
+def _check_click(look: Lookups, brand: dict[str, Any], tid: str, order: Order, secrets: list[bytes]) -> dict:
     click = clickid.verify(tid, secrets)
     if click is None:
         return {"result": "invalid", "detail": "The click id's signature does not verify (forged or altered)."}
-    raw = r.get(keys.link_code(click.code))
-    link = json.loads(raw) if raw else None
+    link = look.link(click.code)
     if link is None or link["b"] != brand["id"]:
         return {"result": "unknown_link", "detail": f"The click id names link {click.code!r}, not one of this brand's."}
     age_ms = int(order.occurred_at.timestamp() * 1000) - click.ts_ms
@@ -129,18 +128,17 @@ def _check_click(r: redis.Redis, brand: dict[str, Any], tid: str, order: Order, 
     }
 
 
-def _check_code(store: Store, code: str) -> dict:
-    owner = store.find_unique("discount_code", code.upper())
+def _check_code(look: Lookups, brand_id: str, code: str) -> dict:
+    owner = look.discount_owner(brand_id, code)
     if owner is None:
         return {"result": "unknown_code", "detail": f"No promotion of this brand has the discount code {code!r}."}
-    if store.get("promotion", owner) is None:
+    if look.entity(brand_id, "promotion", owner) is None:
         return {"result": "campaign_code", "detail": f"{code!r} is a campaign-wide code: it names no influencer."}
     return {"result": "matched", "promotion_id": owner}
 
 
-def attribute(r: redis.Redis, brand: dict[str, Any], order: Order, secrets: list[bytes]) -> dict[str, Any]:
+def attribute(look: Lookups, brand: dict[str, Any], order: Order, secrets: list[bytes]) -> dict[str, Any]:
     """The decision and how it was reached: every key looked at, in order, and what it gave."""
-    store = Store(r, brand["id"])
     candidates = {
         "click_id": order.click_ids,
         "discount_code": order.discount_codes,
@@ -150,12 +148,12 @@ def attribute(r: redis.Redis, brand: dict[str, Any], order: Order, secrets: list
     for key in brand.get("attribution_priority") or KEYS:
         for value in dict.fromkeys(candidates[key]):
             if key == "discount_code":
-                outcome = _check_code(store, value)
+                outcome = _check_code(look, brand["id"], value)
             else:
-                outcome = _check_click(r, brand, value, order, secrets)
+                outcome = _check_click(look, brand, value, order, secrets)
             checked.append({"key": key, "value": value, **{k: v for k, v in outcome.items() if k != "click"}})
             if outcome["result"] == "matched":
-                promotion = store.get("promotion", outcome["promotion_id"]) or {}
+                promotion = look.entity(brand["id"], "promotion", outcome["promotion_id"]) or {}
                 return {
                     "status": "attributed",
                     "matched_by": key,
@@ -174,13 +172,11 @@ def attribute(r: redis.Redis, brand: dict[str, Any], order: Order, secrets: list
 
 
 # -- recording ------------------------------------------------------------------------------
-def record_order(r: redis.Redis, brand: dict[str, Any], order: Order, secrets: list[bytes]) -> tuple[bool, str]:
-    """Store the order and its attribution once; returns (created, conversion id)."""
+def record_order(look: Lookups, brand: dict[str, Any], order: Order, secrets: list[bytes]) -> tuple[bool, str]:
+    """Store the order and its attribution once (the script decides, atomically); returns
+    (created, conversion id)."""
     b = brand["id"]
-    existing = r.hget(keys.order_index(b), f"{order.source}:{order.order_id}")
-    if existing is not None:  # the script checks again atomically; this saves the attribution work
-        return False, existing.decode()
-    decision = attribute(r, brand, order, secrets)
+    decision = attribute(look, brand, order, secrets)
     conversion_id = api.new_id()
     record = {
         "id": conversion_id,
@@ -212,7 +208,7 @@ def record_order(r: redis.Redis, brand: dict[str, Any], order: Order, secrets: l
         else "",
     }
     fields = [x for pair in event.items() for x in pair]
-    created, cid = r.register_script(scripts.RECORD_ORDER)(
+    created, cid = look.script(scripts.RECORD_ORDER)(
         keys=[
             keys.order_index(b),
             keys.conversions(b),
@@ -227,17 +223,17 @@ def record_order(r: redis.Redis, brand: dict[str, Any], order: Order, secrets: l
     return bool(created), cid.decode() if isinstance(cid, bytes) else cid
 
 
-def record_refund(r: redis.Redis, brand: dict[str, Any], refund: Refund) -> tuple[str, str | None]:
+def record_refund(look: Lookups, brand: dict[str, Any], refund: Refund) -> tuple[str, str | None]:
     """Apply a refund once per refund id; returns (outcome, conversion id): outcome is
     'recorded', 'duplicate' or 'pending' (kept until its order arrives)."""
-    b = brand["id"]
+    b, r = brand["id"], look.r
     existing = r.hget(keys.order_index(b), f"{refund.source}:{refund.order_id}")
     if existing is not None:
         raw = r.hget(keys.conversions(b), existing)
         order_currency = json.loads(raw)["currency"] if raw else refund.currency
         if order_currency != refund.currency:
             raise BadInput("currency", f"The refund is in {refund.currency}, its order in {order_currency}.")
-    reply = r.register_script(scripts.RECORD_REFUND)(
+    reply = look.script(scripts.RECORD_REFUND)(
         keys=[
             keys.order_index(b),
             keys.order_refunds(b, refund.source, refund.order_id),

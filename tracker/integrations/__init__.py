@@ -113,6 +113,8 @@ class Secrets(MethodView):
             return model.add_secret(_r(), api.brand()["id"], _source(source), data.get("secret"))
         except ValueError as exc:
             abort(409, message=str(exc))
+        finally:
+            current_app.extensions["lookups"].forget("secrets", api.brand()["id"], source)
 
 
 @blp.route("/<source>/secrets/<secret_id>")
@@ -121,3 +123,4 @@ class Secret(MethodView):
     def delete(self, source: str, secret_id: str) -> None:
         if not model.remove_secret(_r(), api.brand()["id"], _source(source), secret_id):
             abort(404, message=f"secret {secret_id} not found")
+        current_app.extensions["lookups"].forget("secrets", api.brand()["id"], source)

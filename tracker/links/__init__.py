@@ -95,4 +95,5 @@ class Link(MethodView):
         link = _with_urls({**load(link_id), **changes, "updated_at": api.now_iso()})
         api.store().save(KIND, link)
         _r().set(keys.link_code(link["code"]), redirect_record(link, api.brand()))
+        current_app.extensions["lookups"].forget("link", link["code"].lower())
         return present([link])[0]

@@ -51,6 +51,8 @@ def _save(record: dict[str, Any], old: dict[str, Any] | None = None) -> dict[str
         return api.store().save(KIND, _normalise(record), unique, old_unique)
     except Conflict as exc:
         field_error("discount_codes", discounts.conflict_message(exc), 409)
+    finally:
+        api.forget(record, old, kind=KIND)
 
 
 @blp.route("")

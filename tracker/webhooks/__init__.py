@@ -2,28 +2,31 @@
 
 Order of work: find the brand, verify the signature on the raw body (401, nothing stored), parse
 (400/422, nothing stored), record (idempotent), and only then answer 2xx. If Redis fails the
-answer is 503, so the shop retries.
+answer is 503, so the shop retries. Valid deliveries are served by the lean handler in
+`tracker.webhooks.fast`; everything it declines (errors, pings) comes here, so every error has
+one implementation.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, current_app, request
 from marshmallow import ValidationError
 
 from tracker import keys
-from tracker.brands.model import get_brand
-from tracker.conversions import ingest
+from tracker.conversions import ingest_here
 from tracker.conversions.model import BadInput
 from tracker.conversions.schemas import GenericEventSchema
 from tracker.errors import abort
 from tracker.integrations import model as integrations
+from tracker.lookups import Lookups
 from tracker.webhooks import platforms, signatures
 
 bp = Blueprint("webhooks", __name__)
-_generic_schema = GenericEventSchema()
+generic_schema = GenericEventSchema()
 DELIVERY_TTL = 7 * 86400
 SIGNATURE_HEADERS = {
     "generic": "X-Signature",
@@ -36,58 +39,65 @@ SIGNATURE_HEADERS = {
 DELIVERY_HEADERS = {"shopify": ("X-Shopify-Webhook-Id", "X-Shopify-Event-Id")}
 
 
-def _bad(exc: BadInput, location: str = "json") -> None:
-    abort(422, message=f"{exc.field}: {exc.message}", errors={location: {exc.field: [exc.message]}})
+def verify(source: str, headers: Mapping[str, str], body: bytes, secrets: list[str]) -> str | None:
+    """What is wrong with the delivery's signature, or None."""
+    header = headers.get(SIGNATURE_HEADERS[source])
+    if source in ("generic", "stripe"):
+        return signatures.timestamped(header, body, secrets)
+    return signatures.base64_body(header, body, secrets)
 
 
-def _parse(source: str, payload: Any, brand: dict[str, Any]) -> list[Any]:
+def delivery_keys(brand_id: str, source: str, headers: Mapping[str, str]) -> list[str]:
+    return [
+        keys.delivery(brand_id, source, f"{name}:{headers[name][:200]}")
+        for name in DELIVERY_HEADERS.get(source, ())
+        if headers.get(name)
+    ]
+
+
+def parse(source: str, payload: Any, brand: dict[str, Any], headers: Mapping[str, str], look: Lookups) -> list[Any]:
+    """A delivery's orders and refunds; raises BadInput or ValidationError."""
     if not isinstance(payload, dict):
-        abort(422, message="body: Must be a JSON object.", errors={"json": {"body": ["Must be a JSON object."]}})
+        raise BadInput("body", "Must be a JSON object.")
     if source == "generic":
-        try:
-            return platforms.generic(_generic_schema.load(payload))
-        except ValidationError as exc:
-            abort(422, errors={"json": exc.messages})
+        return platforms.generic(generic_schema.load(payload))
     if source == "shopify":
-        topic = request.headers.get("X-Shopify-Topic", "")
+        topic = headers.get("X-Shopify-Topic", "")
         if topic == "refunds/create":
             refund = platforms.shopify_refund(payload)
             return [refund] if refund else []
-        order_topics = integrations.load(current_app.extensions["redis"], brand["id"], "shopify")["order_topics"]
+        order_topics = integrations.load(look.r, brand["id"], "shopify")["order_topics"]
         return [platforms.shopify_order(payload, brand)] if topic in order_topics else []
     if source == "woocommerce":
-        topic = request.headers.get("X-WC-Webhook-Topic", "")
+        topic = headers.get("X-WC-Webhook-Topic", "")
         return platforms.woocommerce(payload, brand) if topic.startswith("order.") else []
     return platforms.stripe(payload, brand)
+
+
+def _bad(exc: BadInput, location: str = "json") -> None:
+    abort(422, message=f"{exc.field}: {exc.message}", errors={location: {exc.field: [exc.message]}})
 
 
 @bp.post("/webhooks/<brand_id>/<source>")
 def receive(brand_id: str, source: str) -> tuple[dict[str, Any], int]:
     r = current_app.extensions["redis"]
+    look: Lookups = current_app.extensions["lookups"]
     if source not in SIGNATURE_HEADERS:
         abort(404, message=f"unknown source {source!r}; one of {', '.join(SIGNATURE_HEADERS)}")
-    brand = get_brand(r, brand_id)
+    brand = look.brand(brand_id)
     if brand is None:
         abort(404, message=f"unknown brand {brand_id}")
     body = request.get_data(cache=False)
     if source == "woocommerce" and platforms.is_woo_ping(body, request.content_type or ""):
         return {"status": "ping"}, 200
-    secrets = integrations.secret_values(r, brand_id, source)
+    secrets = look.secrets(brand_id, source)
     header = SIGNATURE_HEADERS[source]
     if not secrets:
         abort(401, message=f"{header}: no {source} secret is configured for this brand")
-    if source in ("generic", "stripe"):
-        problem = signatures.timestamped(request.headers.get(header), body, secrets)
-    else:
-        problem = signatures.base64_body(request.headers.get(header), body, secrets)
+    problem = verify(source, request.headers, body, secrets)
     if problem:
         abort(401, message=f"{header}: {problem}")
-
-    deliveries = [
-        keys.delivery(brand_id, source, f"{name}:{request.headers[name][:200]}")
-        for name in DELIVERY_HEADERS.get(source, ())
-        if request.headers.get(name)
-    ]
+    deliveries = delivery_keys(brand_id, source, request.headers)
     if deliveries and r.exists(*deliveries):
         return {"status": "duplicate", "events": []}, 200
     try:
@@ -95,10 +105,12 @@ def receive(brand_id: str, source: str) -> tuple[dict[str, Any], int]:
     except (ValueError, UnicodeDecodeError):
         abort(400, message="body: not valid JSON")
     try:
-        events = _parse(source, payload, brand)
+        events = parse(source, payload, brand, request.headers, look)
     except BadInput as exc:
         _bad(exc)
-    result = ingest(events, brand)
+    except ValidationError as exc:
+        abort(422, errors={"json": exc.messages})
+    result = ingest_here(events, brand)
     for key in deliveries:
         r.set(key, 1, ex=DELIVERY_TTL)
     return result, 200
@@ -110,11 +122,11 @@ def postback() -> tuple[dict[str, Any], int]:
     r = current_app.extensions["redis"]
     token = request.args.get("token", "")
     brand_id = integrations.brand_for_postback_token(r, token) if token else None
-    brand = get_brand(r, brand_id) if brand_id else None
+    brand = current_app.extensions["lookups"].brand(brand_id) if brand_id else None
     if brand is None:
         abort(401, message="token: missing, unknown or revoked postback token")
     try:
         order = platforms.postback(request.args.to_dict())
     except BadInput as exc:
         _bad(exc, "query")
-    return ingest([order], brand), 200
+    return ingest_here([order], brand), 200

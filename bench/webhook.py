@@ -1,0 +1,648 @@
+"""Webhook benchmark driver (`make bench-webhook` -> bench/run_webhook.sh -> this).
+
+Signed-webhook ingestion of the service against a hello-world POST, in the same run, both under
+the service's granian settings and loaded by wrk on loopback with the same script and requests:
+  (base) bench/webhook_apps.py:hello_app, Flask, `POST /webhooks/<brand>/<source>` -> 200 {"status": "ok"};
+  (ours) `tracker.wsgi:app`, the generic webhook of a brand set up through the CLI and the JSON API.
+Every request is a different order (a repeat would take the cheaper duplicate path), signed with
+the brand's generic secret and carrying one of a few hundred real click ids, so that orders are
+attributed by click id like real traffic. The requests are generated in Python right before the
+runs (signatures have a 5-minute tolerance) and replayed by bench/webhook.lua.
+
+Afterwards every 200 of ours must be a conversion in Redis (plus at most the requests wrk had in
+flight when it stopped), no response may be >= 400, and every conversion must be attributed.
+Prints req/s, p50 and p99, ours/baseline against its target; writes bench/results/webhook.json.
+
+Environment: BENCH_SECONDS (10), BENCH_WARMUP (2), BENCH_THREADS (2), BENCH_CONNECTIONS (32),
+BENCH_WORKERS (2), BENCH_BLOCKING_THREADS (2), BENCH_CLICKS (300 click ids), BENCH_REQUESTS
+(size of the measured request set; default: 2 x the baseline's warm-up rate x BENCH_SECONDS),
+BENCH_WARMUP_RATE (30000: requests per warm-up second generated). Exit 0 whatever the ratio
+(PASS/MISS is printed), 1 on an accounting mismatch, 2 on harness failure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import redis
+from redirect import (
+    BENCH_DIR,
+    ROOT,
+    VENV_BIN,
+    HarnessError,
+    Proc,
+    Procs,
+    Settings,
+    WrkResult,
+    api_create,
+    base_env,
+    create_brand,
+    env_int,
+    free_port,
+    granian_argv,
+    http_request,
+    log_tail,
+    parse_wrk,
+    service_env,
+    start_redis,
+    wait_http,
+)
+
+LUA_SCRIPT = BENCH_DIR / "webhook.lua"
+RESULTS = BENCH_DIR / "results" / "webhook.json"
+TARGET = 0.5
+MARGIN = 2.0  # the measured set holds this many times what the baseline's warm-up rate needs
+MIN_REQUESTS = 20_000
+SOURCE = "generic"
+AMOUNT = 4990
+CURRENCY = "USD"
+
+
+@dataclass(frozen=True)
+class Options:
+    clicks: int
+    requests: int | None
+    warmup_rate: int
+
+    @classmethod
+    def from_env(cls) -> Options:
+        return cls(
+            clicks=env_int("BENCH_CLICKS", 300),
+            requests=env_int("BENCH_REQUESTS", 1) if os.environ.get("BENCH_REQUESTS", "").strip() else None,
+            warmup_rate=env_int("BENCH_WARMUP_RATE", 30_000),
+        )
+
+
+def settings_from_env() -> Settings:
+    return Settings(
+        seconds=env_int("BENCH_SECONDS", 10),
+        warmup=env_int("BENCH_WARMUP", 2),
+        threads=env_int("BENCH_THREADS", 2),
+        connections=env_int("BENCH_CONNECTIONS", 32),
+        workers=env_int("BENCH_WORKERS", 2),
+        blocking_threads=env_int("BENCH_BLOCKING_THREADS", 2),
+        servers=("base", "ours"),
+    )
+
+
+def tolerance_seconds() -> int:
+    from tracker.webhooks.signatures import TOLERANCE_SECONDS
+
+    return int(TOLERANCE_SECONDS)
+
+
+# -- setup through the real interfaces ------------------------------------------------------
+@dataclass(frozen=True)
+class Brand:
+    id: str
+    api_key: str
+    secret: str
+    click_ids: tuple[str, ...]
+
+    @property
+    def path(self) -> str:
+        return f"/webhooks/{self.id}/{SOURCE}"
+
+
+def click_id(port: int, code: str) -> str:
+    """A real click: GET /<code>, the `tid` of the Location (redirects not followed)."""
+    reply = http_request(port, "GET", f"/{code}", headers={"User-Agent": "Mozilla/5.0 (bench webhook)"})
+    location = reply.headers.get("location", "")
+    tids = parse_qs(urlsplit(location).query).get("tid", [])
+    if reply.status != 302 or len(tids) != 1:
+        raise HarnessError(f"GET /{code} answered {reply.status} to {location!r}, not a 302 with a tid")
+    return tids[0]
+
+
+def set_up_brand(port: int, brand_id: str, api_key: str, clicks: int) -> Brand:
+    """Influencer, campaign, promotion and link through the JSON API, a generic webhook secret,
+    and `clicks` distinct click ids from real redirects."""
+    influencer = api_create(
+        port, api_key, "/api/v1/influencers", {"handle": "bench_hooks", "platform": "instagram", "followers": 50000}
+    )
+    campaign = api_create(
+        port,
+        api_key,
+        "/api/v1/campaigns",
+        {
+            "name": "Bench hooks",
+            "slug": "bench-hooks",
+            "destination_url": "https://shop.example/p",
+            "starts_on": "2026-01-01",
+        },
+    )
+    promotion = api_create(
+        port,
+        api_key,
+        "/api/v1/promotions",
+        {
+            "campaign_id": campaign["id"],
+            "influencer_id": influencer["id"],
+            "style": "long_running",
+            "posted_at": "2026-01-02T00:00:00Z",
+            "discount_codes": ["BENCH10"],
+        },
+    )
+    code = str(api_create(port, api_key, "/api/v1/links", {"promotion_id": promotion["id"]})["code"])
+    secret = str(api_create(port, api_key, f"/api/v1/integrations/{SOURCE}/secrets", {})["secret"])
+    tids = tuple(dict.fromkeys(click_id(port, code) for _ in range(clicks)))
+    if len(tids) != clicks:
+        raise HarnessError(f"{clicks} redirects gave only {len(tids)} distinct click ids")
+    return Brand(brand_id, api_key, secret, tids)
+
+
+# -- signed requests ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RequestSet:
+    """`count` signed webhooks split into one file per wrk thread: <prefix>.<i>.txt (1-based)."""
+
+    prefix: Path
+    count: int
+    signed_at: int  # the `t` of every signature
+
+    def expires_at(self, tolerance: int) -> float:
+        return self.signed_at + tolerance
+
+
+def write_requests(prefix: Path, brand: Brand, count: int, slices: int) -> RequestSet:
+    """One line per request, "<X-Signature>\\t<body>", in the order wrk sends them; each order id
+    is unique across the run (the prefix's name is part of it)."""
+    t = int(time.time())
+    occurred_at = datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    signer = hmac.new(brand.secret.encode(), f"{t}.".encode(), hashlib.sha256)
+    run = f"{prefix.name}-{secrets.token_hex(3)}"
+    files = [open(f"{prefix}.{i}.txt", "w", encoding="utf-8") for i in range(1, slices + 1)]
+    try:
+        for n in range(count):
+            body = json.dumps(
+                {
+                    "type": "order",
+                    "order_id": f"{run}-{n:07d}",
+                    "amount": AMOUNT,
+                    "currency": CURRENCY,
+                    "occurred_at": occurred_at,
+                    "click_id": brand.click_ids[n % len(brand.click_ids)],
+                },
+                separators=(",", ":"),
+            )
+            mac = signer.copy()
+            mac.update(body.encode())
+            files[n % slices].write(f"t={t},v1={mac.hexdigest()}\t{body}\n")
+    finally:
+        for file in files:
+            file.close()
+    return RequestSet(prefix, count, t)
+
+
+def signed_post(port: int, brand: Brand, order_id: str) -> tuple[int, dict[str, Any]]:
+    """One webhook outside the load, through http.client (which sends json.dumps(payload))."""
+    t = int(time.time())
+    payload = {
+        "type": "order",
+        "order_id": order_id,
+        "amount": AMOUNT,
+        "currency": CURRENCY,
+        "occurred_at": datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "click_id": brand.click_ids[0],
+    }
+    mac = hmac.new(brand.secret.encode(), f"{t}.{json.dumps(payload)}".encode(), hashlib.sha256).hexdigest()
+    reply = http_request(port, "POST", brand.path, payload, {"X-Signature": f"t={t},v1={mac}"})
+    try:
+        data = json.loads(reply.body)
+    except ValueError:
+        data = {"raw": reply.body[:300].decode(errors="replace")}
+    return reply.status, data if isinstance(data, dict) else {"raw": data}
+
+
+# -- wrk ------------------------------------------------------------------------------------
+@dataclass
+class Load:
+    """One wrk run of a request set: wrk's figures plus what the script counted."""
+
+    wrk: WrkResult
+    issued: int  # request() calls (see bench/webhook.lua)
+    loaded: int  # requests the threads had
+    connections: int
+
+    @property
+    def ok(self) -> int:
+        """Responses below 400 (both servers answer 200 or an error)."""
+        return self.wrk.status_302
+
+    @property
+    def errors(self) -> int:
+        return self.wrk.status_other
+
+    @property
+    def in_flight(self) -> int:
+        """Requests that may have been served unseen by wrk: at most one per connection, and no
+        more than the script handed out beyond the responses (which counts wrk's one unsent
+        check of request() on its first thread, hence the cap)."""
+        return max(0, min(self.issued - self.wrk.requests, self.connections))
+
+    def as_dict(self) -> dict[str, Any]:
+        w = self.wrk
+        return {
+            "requests": w.requests,
+            "ok": self.ok,
+            "status_ge_400": self.errors,
+            "issued": self.issued,
+            "in_flight": self.in_flight,
+            "loaded": self.loaded,
+            "rps": w.rps,
+            "p50_ms": w.p50_ms,
+            "p99_ms": w.p99_ms,
+            "socket_errors": w.socket_errors,
+            "duration_s": w.duration_s,
+        }
+
+
+def run_wrk(settings: Settings, url: str, seconds: int, requests: RequestSet, tolerance: int) -> Load:
+    if time.time() + seconds + 5 > requests.expires_at(tolerance):
+        raise HarnessError(
+            f"the requests signed at {requests.signed_at} would expire during the run "
+            f"(signature tolerance {tolerance}s); lower BENCH_SECONDS"
+        )
+    argv = [
+        "wrk",
+        f"-t{settings.threads}",
+        f"-c{settings.connections}",
+        f"-d{seconds}s",
+        "--latency",
+        "-s",
+        str(LUA_SCRIPT),
+        url,
+        "--",
+        str(requests.prefix),
+    ]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise HarnessError(f"wrk failed: {exc}") from exc
+    if done.returncode != 0:
+        raise HarnessError(f"wrk exited with {done.returncode}:\n{done.stdout}\n{done.stderr}")
+    result = parse_wrk(done.stdout, settings.connections)
+    extra = re.search(r"issued=(\d+) loaded=(\d+) exhausted=(\d+)", done.stdout)
+    if not extra:
+        raise HarnessError(f"no request counts in wrk's output:\n{done.stdout}\n{done.stderr}")
+    issued, loaded, exhausted = map(int, extra.groups())
+    if loaded != requests.count:
+        raise HarnessError(f"wrk's threads loaded {loaded} of {requests.count} requests:\n{done.stderr}")
+    if exhausted:
+        raise HarnessError(
+            f"{exhausted} wrk thread(s) ran out of requests ({requests.count} for {seconds}s); "
+            "set BENCH_REQUESTS (measured run) or BENCH_WARMUP_RATE (warm-up) higher"
+        )
+    return Load(result, issued, loaded, settings.connections)
+
+
+# -- the two servers ------------------------------------------------------------------------
+@dataclass
+class Outcome:
+    key: str
+    label: str
+    warmup: Load | None = None
+    result: Load | None = None
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def start_server(procs: Procs, name: str, argv: list[str], env: dict[str, str], port: int, cwd: Path) -> Proc:
+    proc = procs.start(name, argv, env, cwd=cwd)
+    wait_http(proc, port)
+    return proc
+
+
+def check_baseline(port: int, brand: Brand) -> None:
+    status, data = signed_post(port, brand, "check-baseline")
+    if status != 200 or data != {"status": "ok"}:
+        raise HarnessError(f"the baseline answered {status} {data}, not 200 {{'status': 'ok'}}")
+
+
+def check_ours(port: int, brand: Brand) -> None:
+    """One signed order before the load: recorded, and attributed by its click id."""
+    status, data = signed_post(port, brand, "check-ours")
+    events = data.get("events") or [{}]
+    if status != 200 or events[0].get("outcome") != "recorded":
+        raise HarnessError(f"a signed webhook answered {status}: {data}")
+    cid = events[0]["conversion_id"]
+    auth = {"Authorization": f"Bearer {brand.api_key}"}
+    reply = http_request(port, "GET", f"/api/v1/conversions/{cid}", headers=auth)
+    attribution = json.loads(reply.body).get("attribution", {}) if reply.status == 200 else {}
+    if attribution.get("status") != "attributed" or attribution.get("matched_by") != "click_id":
+        raise HarnessError(f"the check order was not attributed by click id: {reply.status} {reply.body[:500]!r}")
+
+
+def check_alive(proc: Proc) -> None:
+    if proc.popen.poll() is not None:
+        raise HarnessError(f"{proc.name} died under load:\n{log_tail(proc)}")
+
+
+def notes_of(outcome: Outcome) -> None:
+    for name, run in (("warm-up", outcome.warmup), ("measured run", outcome.result)):
+        if run is not None and (run.errors or any(run.wrk.socket_errors.values())):
+            outcome.notes.append(f"{name}: {run.errors} responses >= 400, socket errors {run.wrk.socket_errors}")
+
+
+# -- accounting -----------------------------------------------------------------------------
+@dataclass
+class Accounting:
+    """HLEN of the brand's conversions around the load against the 200s wrk received; the
+    conversions stream's order events after the load began, by attribution status."""
+
+    before: int
+    after: int
+    ok_responses: int
+    error_responses: int
+    in_flight: int
+    stream_orders: int = 0
+    statuses: dict[str, int] = field(default_factory=dict)
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def stored(self) -> int:
+        return self.after - self.before
+
+    @property
+    def attributed(self) -> int:
+        return self.statuses.get("attributed", 0)
+
+    @property
+    def counts_ok(self) -> bool:
+        return self.error_responses == 0 and self.ok_responses <= self.stored <= self.ok_responses + self.in_flight
+
+    @property
+    def attribution_ok(self) -> bool:
+        return self.stream_orders == self.stored and self.attributed == self.stored
+
+    @property
+    def ok(self) -> bool:
+        return self.counts_ok and self.attribution_ok
+
+
+def stream_tail(client: redis.Redis, stream: str) -> str:
+    last = client.xrevrange(stream, count=1)
+    return last[0][0].decode() if last else "0-0"
+
+
+def scan_stream(client: redis.Redis, stream: str, after_id: str, acc: Accounting, chunk: int = 10_000) -> None:
+    start = f"({after_id}"
+    statuses: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    while True:
+        entries = client.xrange(stream, min=start, count=chunk)
+        for _id, fields in entries:
+            if fields.get(b"kind") != b"order":
+                continue
+            status = fields.get(b"status", b"").decode()
+            statuses[status] += 1
+            if status != "attributed":
+                reasons[fields.get(b"reason", b"").decode()] += 1
+        if len(entries) < chunk:
+            break
+        start = f"({entries[-1][0].decode()}"
+    acc.stream_orders = sum(statuses.values())
+    acc.statuses = dict(statuses)
+    acc.reasons = dict(reasons)
+
+
+# -- report ---------------------------------------------------------------------------------
+def ratio_of(outcomes: dict[str, Outcome]) -> dict[str, Any] | None:
+    ours, base = outcomes["ours"].result, outcomes["base"].result
+    if ours is None or base is None or base.wrk.rps <= 0:
+        return None
+    value = ours.wrk.rps / base.wrk.rps
+    return {"value": round(value, 3), "target": TARGET, "pass": value >= TARGET}
+
+
+def accounting_lines(acc: Accounting) -> list[str]:
+    extra = acc.stored - acc.ok_responses
+    line = f"conversions stored: {acc.stored} for {acc.ok_responses} 200s, {acc.error_responses} responses >= 400"
+    if acc.counts_ok:
+        line += f"  OK (+{extra} of the {acc.in_flight} requests in flight when wrk stopped)"
+    elif acc.error_responses:
+        line = f"!!!!!!!! {line}  MISMATCH: responses >= 400 !!!!!!!!"
+    elif extra < 0:
+        line = f"!!!!!!!! {line}  MISMATCH: {-extra} ANSWERED 200 BUT NOT STORED !!!!!!!!"
+    else:
+        line = f"!!!!!!!! {line}  MISMATCH: {extra} more than the 200s, only {acc.in_flight} were in flight !!!!!!!!"
+    others = ", ".join(f"{n} {reason or '?'}" for reason, n in sorted(acc.reasons.items()))
+    unattributed = f"{acc.stream_orders - acc.attributed} not" + (f" ({others})" if others else "")
+    attribution = (
+        f"attribution (conversions stream): {acc.attributed} attributed, {unattributed}, "
+        f"of {acc.stream_orders} order events"
+    )
+    if acc.attribution_ok:
+        attribution += "  OK"
+    else:
+        attribution = f"!!!!!!!! {attribution}  MISMATCH (expected {acc.stored}, all attributed) !!!!!!!!"
+    return [line, attribution]
+
+
+def print_report(
+    settings: Settings, outcomes: dict[str, Outcome], ratio: dict[str, Any] | None, acc: Accounting | None
+) -> None:
+    print()
+    print(
+        f"webhook benchmark: wrk -t{settings.threads} -c{settings.connections} -d{settings.seconds}s "
+        f"(after {settings.warmup}s warm-up), loopback, {os.cpu_count()} CPUs, every request a new signed order"
+    )
+    print(f"{'server':<42} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'requests':>10} {'>=400':>7} {'sock err':>8}")
+    for outcome in outcomes.values():
+        r = outcome.result
+        if r is None:
+            reason = (outcome.error or "not run").splitlines()[0]
+            print(f"{outcome.label:<42} FAILED: {reason}")
+            continue
+        sock = sum(r.wrk.socket_errors.values())
+        print(
+            f"{outcome.label:<42} {r.wrk.rps:>10.1f} {r.wrk.p50_ms:>9.2f} {r.wrk.p99_ms:>9.2f} "
+            f"{r.wrk.requests:>10} {r.errors:>7} {sock:>8}"
+        )
+    print()
+    if ratio is None:
+        print("ours/baseline: n/a")
+    else:
+        verdict = "PASS" if ratio["pass"] else "MISS"
+        print(f"ours/baseline = {ratio['value']:.2f}  (target >= {ratio['target']})  {verdict}")
+    print()
+    for outcome in outcomes.values():
+        for note in outcome.notes:
+            print(f"WARNING {outcome.label}: {note}")
+    if acc is not None:
+        print("\n".join(accounting_lines(acc)))
+
+
+def write_json(
+    settings: Settings,
+    options: Options,
+    outcomes: dict[str, Outcome],
+    ratio: dict[str, Any] | None,
+    acc: Accounting | None,
+    sets: dict[str, RequestSet],
+) -> None:
+    import granian
+
+    def server(outcome: Outcome) -> dict[str, Any]:
+        data: dict[str, Any] = {"label": outcome.label, "error": outcome.error, "notes": outcome.notes}
+        for name in ("result", "warmup"):
+            run = getattr(outcome, name)
+            data[name] = run.as_dict() if run else None
+        if outcome.result:
+            r = outcome.result.wrk
+            data.update(rps=r.rps, p50_ms=r.p50_ms, p99_ms=r.p99_ms)
+        return data
+
+    payload = {
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "settings": {
+            **{k: v for k, v in asdict(settings).items() if k != "servers"},
+            **asdict(options),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "granian": granian.__version__,
+        },
+        "request_sets": {name: {"count": s.count, "signed_at": s.signed_at} for name, s in sets.items()},
+        "servers": {k: server(o) for k, o in outcomes.items()},
+        "ratio": ratio,
+        "accounting": None
+        if acc is None
+        else {
+            **asdict(acc),
+            "stored": acc.stored,
+            "attributed": acc.attributed,
+            "counts_ok": acc.counts_ok,
+            "attribution_ok": acc.attribution_ok,
+            "ok": acc.ok,
+        },
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(payload, indent=2) + "\n")
+    print(f"\nwrote {RESULTS.relative_to(ROOT)}")
+
+
+# -- main -----------------------------------------------------------------------------------
+def run(settings: Settings, options: Options, procs: Procs) -> int:
+    if shutil.which("wrk") is None:
+        raise HarnessError("wrk is not installed (apt-get install wrk)")
+    if not (VENV_BIN / "tracker").exists():
+        raise HarnessError(f"{VENV_BIN / 'tracker'} is missing (make .venv/bin/tracker)")
+    try:
+        from tracker import keys
+    except ImportError as exc:
+        raise HarnessError(f"cannot import tracker.keys: {exc}") from exc
+    tolerance = tolerance_seconds()
+    redis_url, client = start_redis(procs)
+
+    port = free_port()
+    print(f"bench: setting up a brand through the CLI and the API (port {port}) ...", flush=True)
+    env = service_env(redis_url, port, procs.tmp)
+    brand_id, api_key = create_brand(env)
+    proc = start_server(procs, "ours-setup", granian_argv(settings, port, "tracker.wsgi:app"), env, port, ROOT)
+    try:
+        brand = set_up_brand(port, brand_id, api_key, options.clicks)
+        check_ours(port, brand)
+    finally:
+        procs.stop(proc)
+    conversions, stream = keys.conversions(brand_id), keys.conversions_stream(brand_id)
+
+    workers = f"granian x{settings.workers}"
+    outcomes = {
+        "base": Outcome("base", f"baseline: Flask hello POST, {workers}"),
+        "ours": Outcome("ours", f"ours: tracker.wsgi:app, {workers}"),
+    }
+    warmup_count = settings.warmup * options.warmup_rate
+    sets = {"warmup": write_requests(procs.tmp / "warmup", brand, warmup_count, settings.threads)}
+    acc: Accounting | None = None
+    current = outcomes["base"]
+    try:
+        port = free_port()
+        print(f"bench: baseline on port {port} ...", flush=True)
+        env = base_env(PYTHONPATH=str(BENCH_DIR))
+        proc = start_server(procs, "base", granian_argv(settings, port, "webhook_apps:hello_app"), env, port, BENCH_DIR)
+        try:
+            check_baseline(port, brand)
+            url = f"http://127.0.0.1:{port}{brand.path}"
+            current.warmup = run_wrk(settings, url, settings.warmup, sets["warmup"], tolerance)
+            count = options.requests or max(MIN_REQUESTS, int(current.warmup.wrk.rps * settings.seconds * MARGIN))
+            sets["measured"] = write_requests(procs.tmp / "measured", brand, count, settings.threads)
+            current.result = run_wrk(settings, url, settings.seconds, sets["measured"], tolerance)
+            check_alive(proc)
+        finally:
+            procs.stop(proc)
+
+        current = outcomes["ours"]
+        port = free_port()
+        print(f"bench: ours on port {port} ...", flush=True)
+        env = service_env(redis_url, port, procs.tmp)
+        proc = start_server(procs, "ours", granian_argv(settings, port, "tracker.wsgi:app"), env, port, ROOT)
+        before, tail = int(client.hlen(conversions)), stream_tail(client, stream)
+        try:
+            url = f"http://127.0.0.1:{port}{brand.path}"
+            current.warmup = run_wrk(settings, url, settings.warmup, sets["warmup"], tolerance)
+            current.result = run_wrk(settings, url, settings.seconds, sets["measured"], tolerance)
+            check_alive(proc)
+        finally:
+            procs.stop(proc)  # a graceful stop lets the requests wrk left in flight finish first
+        runs = (current.warmup, current.result)
+        acc = Accounting(
+            before=before,
+            after=int(client.hlen(conversions)),
+            ok_responses=sum(r.ok for r in runs),
+            error_responses=sum(r.errors for r in runs),
+            in_flight=sum(r.in_flight for r in runs),
+        )
+        scan_stream(client, stream, tail, acc)
+    except HarnessError as exc:
+        current.error = str(exc)
+        print(f"bench: {current.label} FAILED: {exc}", file=sys.stderr, flush=True)
+    for outcome in outcomes.values():
+        notes_of(outcome)
+    ratio = ratio_of(outcomes)
+    print_report(settings, outcomes, ratio, acc)
+    write_json(settings, options, outcomes, ratio, acc, sets)
+    if any(o.error for o in outcomes.values()):
+        return 2
+    return 0 if acc is not None and acc.ok else 1
+
+
+def main() -> int:
+    def on_signal(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+    own_tmp = "BENCH_TMP" not in os.environ
+    tmp = Path(os.environ.get("BENCH_TMP") or tempfile.mkdtemp(prefix="tracker-bench."))
+    procs = Procs(tmp)
+    try:
+        return run(settings_from_env(), Options.from_env(), procs)
+    except HarnessError as exc:
+        print(f"bench: harness failure: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        procs.stop_all()
+        if own_tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

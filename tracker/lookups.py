@@ -1,0 +1,77 @@
+"""Per-process caches of what every webhook looks up: brands, webhook secrets, links, promotions,
+discount codes. Only found records are cached, for a few seconds (LINK_CACHE_SECONDS), and a
+change made through this process drops its entry at once; other processes see it within the TTL.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import redis
+
+from tracker import keys
+
+
+class Lookups:
+    def __init__(self, r: redis.Redis, ttl: float):
+        self.r = r
+        self.ttl = ttl
+        self._cache: dict[tuple, tuple[float, Any]] = {}
+        self._scripts: dict[str, Any] = {}
+
+    def script(self, source: str) -> Any:
+        """A Lua script registered once per process (EVALSHA, loaded again if Redis lost it)."""
+        if source not in self._scripts:
+            self._scripts[source] = self.r.register_script(source)
+        return self._scripts[source]
+
+    def _get(self, key: tuple, load: Callable[[], Any]) -> Any:
+        hit = self._cache.get(key)
+        now = time.monotonic()
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        value = load()
+        if value:  # misses are not cached: a record created a moment ago must be found
+            if len(self._cache) > 50_000:
+                self._cache.clear()
+            self._cache[key] = (now + self.ttl, value)
+        return value
+
+    def forget(self, *key: Any) -> None:
+        self._cache.pop(key, None)
+
+    def brand(self, brand_id: str) -> dict[str, Any] | None:
+        def load() -> dict[str, Any] | None:
+            raw = self.r.get(keys.brand(brand_id))
+            return json.loads(raw) if raw else None
+
+        return self._get(("brand", brand_id), load)
+
+    def secrets(self, brand_id: str, source: str) -> list[str]:
+        from tracker.integrations.model import secret_values
+
+        return self._get(("secrets", brand_id, source), lambda: secret_values(self.r, brand_id, source))
+
+    def link(self, code: str) -> dict[str, Any] | None:
+        def load() -> dict[str, Any] | None:
+            raw = self.r.get(keys.link_code(code))
+            return json.loads(raw) if raw else None
+
+        return self._get(("link", code.lower()), load)
+
+    def entity(self, brand_id: str, kind: str, entity_id: str) -> dict[str, Any] | None:
+        def load() -> dict[str, Any] | None:
+            raw = self.r.hget(keys.entities(brand_id, kind), entity_id)
+            return json.loads(raw) if raw else None
+
+        return self._get(("entity", brand_id, kind, entity_id), load)
+
+    def discount_owner(self, brand_id: str, code: str) -> str | None:
+        def load() -> str | None:
+            raw = self.r.hget(keys.unique_index(brand_id, "discount_code"), code.upper())
+            return raw.decode() if raw else None
+
+        return self._get(("discount", brand_id, code.upper()), load)
