@@ -347,3 +347,54 @@ def test_a_2xx_is_never_sent_when_storing_fails(shop, make_server_with):
     body, headers = order(shop)
     resp = requests.post(f"{down.url}/webhooks/{shop.api.brand['id']}/generic", data=body, headers=headers)
     assert resp.status_code == 503 and resp.headers["Retry-After"] == "5"
+
+
+GENERIC_CASES = [
+    {"order_id": "A1", "amount": 4990, "currency": "USD"},
+    {"type": "refund", "order_id": 77, "refund_id": "r1", "amount": 0, "currency": "JPY"},
+    {"order_id": " spaced ", "amount": 1, "currency": "KWD", "occurred_at": "2026-06-03T10:00:00Z"},
+    {"order_id": "A", "amount": 1, "currency": "EUR", "occurred_at": "2026-06-03T10:00:00.123456+02:00"},
+    {
+        "order_id": "A",
+        "amount": 1,
+        "currency": "USD",
+        "click_id": "x",
+        "discount_code": "J10",
+        "landing_url": "/?tid=1",
+        "customer_id": "c",
+        "discount_codes": ["A", "B"],
+    },
+    {"order_id": "A", "amount": 1, "currency": "usd"},
+    {"order_id": "A", "amount": 1.0, "currency": "USD"},
+    {"order_id": "A", "amount": True, "currency": "USD"},
+    {"order_id": "A", "amount": -1, "currency": "USD"},
+    {"order_id": "A", "amount": 10**15 + 1, "currency": "USD"},
+    {"order_id": "", "amount": 1, "currency": "USD"},
+    {"order_id": "x" * 201, "amount": 1, "currency": "USD"},
+    {"order_id": None, "amount": 1, "currency": "USD"},
+    {"type": "refund", "order_id": "A", "amount": 1, "currency": "USD"},
+    {"type": "sale", "order_id": "A", "amount": 1, "currency": "USD"},
+    {"order_id": "A", "amount": 1, "currency": "USD", "occurred_at": "2026-06-03"},
+    {"order_id": "A", "amount": 1, "currency": "USD", "occurred_at": "2026-06-03T10:00:00"},
+    {"order_id": "A", "amount": 1, "currency": "USD", "occurred_at": "2026-13-03T10:00:00Z"},
+    {"order_id": "A", "amount": 1, "currency": "USD", "click_id": 5},
+    {"order_id": "A", "amount": 1, "currency": "USD", "discount_codes": ["x" * 65]},
+    {"order_id": "A", "amount": 1, "currency": "USD", "discount_codes": "J10"},
+    {"order_id": "A", "amount": 1, "currency": "USD", "colour": "red"},
+    ["not", "an", "object"],
+]
+
+
+@pytest.mark.parametrize("payload", GENERIC_CASES)
+def test_the_fast_generic_validator_accepts_only_what_the_schema_accepts_alike(payload):
+    from marshmallow import ValidationError
+
+    from tracker.conversions.schemas import GenericEventSchema, load_generic_fast
+
+    fast = load_generic_fast(payload)
+    try:
+        slow = GenericEventSchema().load(payload)
+    except (ValidationError, TypeError):
+        slow = None
+    if fast is not None:
+        assert slow is not None and fast == slow

@@ -13,6 +13,7 @@ from typing import Any
 import redis
 
 from tracker import keys
+from tracker.rawredis import Raw
 
 
 class Lookups:
@@ -20,13 +21,11 @@ class Lookups:
         self.r = r
         self.ttl = ttl
         self._cache: dict[tuple, tuple[float, Any]] = {}
-        self._scripts: dict[str, Any] = {}
+        self.raw = Raw(r)
 
-    def script(self, source: str) -> Any:
-        """A Lua script registered once per process (EVALSHA, loaded again if Redis lost it)."""
-        if source not in self._scripts:
-            self._scripts[source] = self.r.register_script(source)
-        return self._scripts[source]
+    def script(self, source: str) -> Callable[..., Any]:
+        """Run a Lua script (EVALSHA on the hot path's raw connections; loaded again if lost)."""
+        return lambda keys, args: self.raw.script(source, keys, args)
 
     def _get(self, key: tuple, load: Callable[[], Any]) -> Any:
         hit = self._cache.get(key)

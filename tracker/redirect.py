@@ -21,6 +21,7 @@ import redis
 
 from tracker import clickid, keys
 from tracker.links.model import RESERVED
+from tracker.rawredis import Raw
 from tracker.spool import Spool
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ class Redirector:
         self.stale = float(config["LINK_STALE_SECONDS"])
         self.country_header = "HTTP_" + config["COUNTRY_HEADER"].upper().replace("-", "_")
         self.proxy_count = int(config["PROXY_COUNT"])
-        self.stream = _StreamWriter(r)
+        self.raw = Raw(r)
         self.spool = Spool(config["SPOOL_DIR"], r)
         if self.spool.pending():
             self.spool.start()  # clicks spooled before a restart
@@ -86,7 +87,7 @@ class Redirector:
             event += ("m", "HEAD")
         stream = keys.clicks_stream(link["b"])
         try:
-            self.stream.xadd(stream, event)
+            self.raw.call(b"XADD", stream, b"*", *event)
         except redis.RedisError:
             self.spool.write(stream, dict(zip(event[::2], event[1::2], strict=True)))
         location = f"{link['u']}{link['s']}{link['q']}={tid}{link['f']}"
@@ -125,37 +126,6 @@ class Redirector:
             if len(hops) >= self.proxy_count:
                 ip = hops[-self.proxy_count]
         return hashlib.sha256(self.salt[1] + b"|" + ip.encode() + b"|" + ua.encode()).hexdigest()[:32]
-
-
-class _StreamWriter:
-    """XADD as a command packed here, on this thread's own connection.
-
-    redis-py's generic packing costs more than all the rest of the redirect; the reply is still
-    read and checked, so a 302 is sent only once Redis has the click. Connections are reused
-    through a free list (list.pop/append are atomic), whatever threads the server runs.
-    """
-
-    def __init__(self, r: redis.Redis):
-        self.pool = r.connection_pool
-        self.free: list[Any] = []
-
-    def xadd(self, stream: str, fields: list[str]) -> None:
-        args = [b"XADD", stream.encode(), b"*", *(f.encode() for f in fields)]
-        packed = b"".join([b"*%d\r\n" % len(args), *(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)])
-        try:
-            conn = self.free.pop()
-        except IndexError:
-            conn = self.pool.make_connection()
-        try:
-            conn.send_packed_command([packed], check_health=False)
-            reply = conn.read_response()
-        except (redis.RedisError, OSError) as exc:
-            conn.disconnect()
-            raise redis.ConnectionError(str(exc)) from exc
-        finally:
-            self.free.append(conn)
-        if isinstance(reply, redis.ResponseError):
-            raise reply
 
 
 def _host(referrer: str | None) -> str:

@@ -19,7 +19,7 @@ from marshmallow import ValidationError
 from tracker import keys
 from tracker.conversions import ingest_here
 from tracker.conversions.model import BadInput
-from tracker.conversions.schemas import GenericEventSchema
+from tracker.conversions.schemas import GenericEventSchema, load_generic_fast
 from tracker.errors import abort
 from tracker.integrations import model as integrations
 from tracker.lookups import Lookups
@@ -60,7 +60,7 @@ def parse(source: str, payload: Any, brand: dict[str, Any], headers: Mapping[str
     if not isinstance(payload, dict):
         raise BadInput("body", "Must be a JSON object.")
     if source == "generic":
-        return platforms.generic(generic_schema.load(payload))
+        return platforms.generic(load_generic_fast(payload) or generic_schema.load(payload))
     if source == "shopify":
         topic = headers.get("X-Shopify-Topic", "")
         if topic == "refunds/create":
