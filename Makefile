@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean
+.PHONY: run test bench bench-webhook bench-rollup clean
 
 $(BIN)/tracker: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -11,8 +11,11 @@ $(BIN)/tracker: setup.cfg pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test,bench]'
 	touch $@
 
+# The first `make run` on a fresh var/ adds the demo brand (DEMO=0 skips it, DEMO=1 forces it).
+DEMO ?= $(if $(wildcard var/demo-created),0,1)
+
 run: $(BIN)/tracker
-	$(BIN)/tracker run $(ARGS)
+	$(BIN)/tracker run $(if $(filter 1,$(DEMO)),--demo,) $(ARGS)
 
 test: $(BIN)/tracker
 	$(BIN)/ruff check tracker workers tests bench
@@ -20,6 +23,12 @@ test: $(BIN)/tracker
 
 bench: $(BIN)/tracker
 	bash bench/run.sh
+
+bench-webhook: $(BIN)/tracker
+	bash bench/run_webhook.sh
+
+bench-rollup: $(BIN)/tracker
+	bash bench/run_rollup.sh
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

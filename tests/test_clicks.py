@@ -70,7 +70,7 @@ def test_the_click_record_holds_the_enriched_event(api, server, visitor, run_wor
     link = api.link()
     tid = hit(visitor, server, link["code"]).headers["Location"].split("tid=")[1]
     run_worker()
-    rec = json.loads(r.hget(keys.click(api.brand["id"], tid), "rec"))
+    rec = json.loads(r.get(keys.click(api.brand["id"], tid)))
     assert rec["link"] == link["id"] and rec["promotion"] == link["promotion_id"]
     assert (rec["browser"], rec["os"], rec["device"], rec["bot"]) == ("Mobile Safari", "iOS", "iPhone", False)
     assert r.ttl(keys.click(api.brand["id"], tid)) > 30 * 86400  # outlives the attribution window

@@ -9,6 +9,7 @@ from typing import Any
 import redis
 from apispec.ext.marshmallow import MarshmallowPlugin, resolver
 from flask import Flask, request, send_from_directory
+from flask.sessions import SecureCookieSessionInterface
 
 from tracker import config as settings
 from tracker.errors import TrackerApi
@@ -20,6 +21,17 @@ API_SPEC = {
     "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
     "security": [{"bearer": []}],
 }
+
+
+class DerivedKeySessions(SecureCookieSessionInterface):
+    """Session cookies signed with a key derived from the click-id key (never the key itself),
+    derived before the first session opens (the key may live in Redis, read on first use)."""
+
+    def get_signing_serializer(self, app: Flask) -> Any:
+        if not app.secret_key:
+            base = app.extensions["signing_keys"].current()
+            app.secret_key = hmac.new(base, b"flask-session", hashlib.sha256).hexdigest()
+        return super().get_signing_serializer(app)
 
 
 def _schema_name(schema: Any) -> str:
@@ -84,6 +96,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         conversions.blp,
         integrations.blp,
         reports.blp,
+        portal.api_blp,
     ):
         api.register_blueprint(blp)
     app.register_blueprint(health.bp)
@@ -91,12 +104,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(portal.bp)
 
-    @app.before_request
-    def _session_key() -> None:
-        """Sign session cookies with a key derived from the click-id key (never the key itself)."""
-        if not app.secret_key:
-            base = app.extensions["signing_keys"].current()
-            app.secret_key = hmac.new(base, b"flask-session", hashlib.sha256).hexdigest()
+    app.session_interface = DerivedKeySessions()
 
     @app.errorhandler(redis.RedisError)
     def _redis_down(exc: redis.RedisError) -> tuple[dict[str, Any], int, dict[str, str]]:

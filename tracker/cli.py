@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import click
@@ -96,7 +97,8 @@ def scheduler() -> None:
 @click.option("--workers", default=_cpus, type=int, help="Web worker processes (default: CPUs).")
 @click.option("--data-dir", default="var", show_default=True, help="Embedded Redis data and the click spool.")
 @click.option("--redis-port", default=urlsplit(DEFAULT_URL).port, type=int, show_default=True)
-def run(host: str, port: int, workers: int, data_dir: str, redis_port: int) -> None:
+@click.option("--demo", is_flag=True, help="Once the web server is ready, create a demo brand and its traffic.")
+def run(host: str, port: int, workers: int, data_dir: str, redis_port: int, demo: bool) -> None:
     """Run everything: embedded Redis (unless REDIS_URL is set), web, worker and scheduler."""
     env = dict(os.environ)
     children: list[tuple[str, subprocess.Popen]] = []
@@ -145,6 +147,10 @@ def run(host: str, port: int, workers: int, data_dir: str, redis_port: int) -> N
         f"Stop with Ctrl-C.\n"
     )
     try:
+        if demo:
+            _run_demo(env, base_url, _local_url(host, port), children)
+            Path(data_dir).mkdir(parents=True, exist_ok=True)
+            (Path(data_dir) / "demo-created").touch()  # `make run` runs the demo only the first time
         while True:
             for name, proc in children:
                 if proc.poll() is not None:
@@ -154,6 +160,69 @@ def run(host: str, port: int, workers: int, data_dir: str, redis_port: int) -> N
         click.echo("stopping")
     finally:
         stop()
+
+
+def _local_url(host: str, port: int) -> str:
+    """Where this machine reaches the web server it started."""
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _run_demo(env: dict[str, str], base_url: str, local_url: str, children: list, timeout: float = 60) -> None:
+    """`run --demo`: wait until the web server answers /readyz, then run the demo against it."""
+    import http.client
+
+    from tracker import demo
+    from tracker.demo import Http
+
+    deadline = time.monotonic() + timeout
+    while True:
+        for name, proc in children:
+            if proc.poll() is not None:
+                raise click.ClickException(f"{name} exited with status {proc.returncode}; stopping")
+        probe = Http(local_url, timeout=1)
+        try:
+            if probe.request("GET", "/readyz")[0] == 200:
+                break
+        except (OSError, http.client.HTTPException):
+            pass
+        finally:
+            probe.close()
+        if time.monotonic() > deadline:
+            raise click.ClickException(f"the web server did not answer {local_url}/readyz within {timeout:.0f} s")
+        time.sleep(0.2)
+    os.environ["REDIS_URL"] = env["REDIS_URL"]  # the demo's in-process roll-up reads it, as workers do
+    demo.run(settings.from_env(env), base_url=base_url, live_url=local_url)
+
+
+@main.command("demo")
+@click.option(
+    "--base-url",
+    default=lambda: settings.from_env()["BASE_URL"],
+    show_default="the BASE_URL setting",
+    help="Where the service answers; if a server sharing this Redis does, the last day goes to it.",
+)
+@click.option("--seed", default=7, show_default=True, type=int, help="The same seed makes the same demo.")
+@click.option("--days", default=35, show_default=True, type=click.IntRange(3, 60), help="Days of past traffic.")
+@click.option("--scale", default=1.0, type=click.FloatRange(0.01, 10), hidden=True, help="Traffic volume factor.")
+def demo_command(base_url: str, seed: int, days: int, scale: float) -> None:
+    """Create a demo brand with a realistic campaign and weeks of traffic; print the dashboard URL and API key."""
+    import redis
+
+    from tracker import demo
+
+    cfg = settings.from_env()
+    client = _redis()
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        raise click.ClickException(
+            f"Redis is not reachable at {cfg['REDIS_URL'] or DEFAULT_URL} ({exc}); start `tracker run` or set REDIS_URL"
+        ) from exc
+    finally:
+        client.close()
+    demo.run(cfg, base_url=base_url, live_url=base_url, seed=seed, days=days, scale=scale)
 
 
 # -- brands ---------------------------------------------------------------------------------

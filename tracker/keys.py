@@ -70,7 +70,7 @@ def clicks_stream(brand_id: str) -> str:
 
 
 def click(brand_id: str, click_id: str) -> str:
-    """The enriched record of one counted click (hash); also its exactly-once marker."""
+    """The enriched record of one counted click (JSON); also its exactly-once marker."""
     return f"{_b(brand_id)}:click:{click_id}"
 
 
@@ -142,6 +142,16 @@ def rates(brand_id: str) -> str:
 def delivery(brand_id: str, source: str, delivery_id: str) -> str:
     """A platform's webhook delivery id, seen (the order/refund ids are the real guard)."""
     return f"{_b(brand_id)}:delivery:{source}:{delivery_id}"
+
+
+def portal_token(token_hash: str) -> str:
+    """SHA-256 of an influencer page token -> JSON {brand, influencer, id}; global: the page knows only the token."""
+    return f"{PREFIX}:portal:{token_hash}"
+
+
+def portal_tokens(brand_id: str, influencer_id: str) -> str:
+    """Hash token id -> JSON {id, hint, hash, created_at} of one influencer's page tokens."""
+    return f"{_b(brand_id)}:portal:{influencer_id}"
 
 
 def postback_token(token_hash: str) -> str:

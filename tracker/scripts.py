@@ -3,45 +3,52 @@
 from __future__ import annotations
 
 # Apply a batch of classified clicks and acknowledge them, atomically, each at most once.
-# KEYS: stream, then per event 4 keys: click record, last-unique marker (the click record's own key
-#   when the visitor is unknown: such a click is unique), link totals, promotion hours.
+# KEYS: stream, then per event 4 keys: click record (also the exactly-once marker), last-unique
+#   marker (the click record's own key when the visitor is unknown: such a click is unique),
+#   link totals, promotion hours.
 # ARGV: group, record_ttl_s, then per event 7 values:
 #   entry id, click id, ts_ms, hour field prefix (yyyymmddhh), bot (0/1), record JSON,
 #   hour-since-posting prefix ('s<n>', or '' when the promotion has no posting time)
+# Counters are summed in the script and written once per key and field; one XACK per batch.
 # Returns the number of events counted (those not already counted).
 APPLY_CLICKS = """
-local stream = KEYS[1]
-local group = ARGV[1]
-local ttl = tonumber(ARGV[2])
+local stream, group, ttl = KEYS[1], ARGV[1], tonumber(ARGV[2])
 local counted = 0
+local sums = {}
+local function add(key, field)
+  local t = sums[key]
+  if not t then t = {}; sums[key] = t end
+  t[field] = (t[field] or 0) + 1
+end
+local ids = {}
 local n = (#KEYS - 1) / 4
 for i = 0, n - 1 do
   local kc, ku, kt, kh = KEYS[2 + i*4], KEYS[3 + i*4], KEYS[4 + i*4], KEYS[5 + i*4]
   local a = 3 + i*7
   local entry, ts, hour, bot, rec, since = ARGV[a], tonumber(ARGV[a+2]), ARGV[a+3], ARGV[a+4], ARGV[a+5], ARGV[a+6]
-  if redis.call('EXISTS', kc) == 0 then
-    local unique = 0
+  ids[#ids + 1] = entry
+  if redis.call('SET', kc, rec, 'NX', 'EX', ttl) then
+    counted = counted + 1
     if bot == '1' then
-      redis.call('HINCRBY', kt, 'bot_hits', 1)
-      redis.call('HINCRBY', kh, hour .. ':bot_hits', 1)
+      add(kt, 'bot_hits')
+      add(kh, hour .. ':bot_hits')
     else
-      redis.call('HINCRBY', kt, 'clicks', 1)
-      redis.call('HINCRBY', kh, hour .. ':clicks', 1)
-      if since ~= '' then redis.call('HINCRBY', kh, since .. ':clicks', 1) end
-      local last = redis.call('GET', ku)
+      add(kt, 'clicks')
+      add(kh, hour .. ':clicks')
+      if since ~= '' then add(kh, since .. ':clicks') end
+      local last = (ku ~= kc) and redis.call('GET', ku)
       if ku == kc or not last or ts - tonumber(last) >= 3600000 then
-        unique = 1
-        redis.call('HINCRBY', kt, 'unique_clicks', 1)
-        redis.call('HINCRBY', kh, hour .. ':unique_clicks', 1)
+        add(kt, 'unique_clicks')
+        add(kh, hour .. ':unique_clicks')
         if ku ~= kc then redis.call('SET', ku, ts, 'EX', 3600) end
       end
     end
-    redis.call('HSET', kc, 'rec', rec, 'unique', unique)
-    redis.call('EXPIRE', kc, ttl)
-    counted = counted + 1
   end
-  redis.call('XACK', stream, group, entry)
 end
+for key, fields in pairs(sums) do
+  for field, delta in pairs(fields) do redis.call('HINCRBY', key, field, delta) end
+end
+if #ids > 0 then redis.call('XACK', stream, group, unpack(ids)) end
 return counted
 """
 

@@ -12,11 +12,13 @@ import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import redis
 
 from tracker import keys, scripts
+from tracker.rawredis import Raw
 from tracker.useragent import classify
 from workers.streams import GROUP, Entries, drain
 
@@ -44,8 +46,14 @@ def since_posting(ts_ms: int, posted_ms: int | None) -> str:
     return f"s{max(0, (ts_ms - posted_ms) // 3_600_000)}"
 
 
+@lru_cache(maxsize=4096)
+def _hour(hour_index: int) -> str:
+    return datetime.fromtimestamp(hour_index * 3600, UTC).strftime("%Y%m%d%H")
+
+
 def hour_of(ts_ms: int) -> str:
-    return datetime.fromtimestamp(ts_ms / 1000, UTC).strftime("%Y%m%d%H")
+    """The UTC hour of a time in ms, as 'yyyymmddhh'."""
+    return _hour(ts_ms // 3_600_000)
 
 
 def consume(
@@ -54,7 +62,11 @@ def consume(
 ) -> int:  # fmt: skip
     """Fold the brand's new clicks into its counters; returns how many were counted."""
     stream = keys.clicks_stream(brand_id)
-    apply = r.register_script(scripts.APPLY_CLICKS)
+    raw = Raw(r)
+
+    def apply(keys: list[str], args: list[Any]) -> Any:
+        return raw.script(scripts.APPLY_CLICKS, keys, args)
+
     ttl = cfg["EVENT_RETENTION_DAYS"] * 86400
     posted = PostedAt(r, brand_id)
 

@@ -18,6 +18,7 @@ from typing import Any
 import redis
 
 from tracker import keys, scripts
+from tracker.rawredis import Raw
 from workers.clicks import PostedAt, hour_of, since_posting
 from workers.streams import GROUP, Entries, drain
 
@@ -38,7 +39,11 @@ def consume(
     progress: Callable[[int], None] | None = None,
 ) -> int:  # fmt: skip
     stream = keys.conversions_stream(brand_id)
-    apply = r.register_script(scripts.APPLY_CONVERSIONS)
+    raw = Raw(r)
+
+    def apply(keys: list[str], args: list[Any]) -> Any:
+        return raw.script(scripts.APPLY_CONVERSIONS, keys, args)
+
     ttl = cfg["EVENT_RETENTION_DAYS"] * 86400
     posted = PostedAt(r, brand_id)
 

@@ -85,7 +85,7 @@ def _rolled_up_at() -> str | None:
     return value.decode() if value else None
 
 
-def _names(by: str) -> dict[str, str]:
+def names(by: str) -> dict[str, str]:
     store = api.store()
     if by == "influencer":
         return {i["id"]: f"@{i['handle']} ({i['platform']})" for i in store.get_many("influencer", _ids("influencer"))}
@@ -113,7 +113,7 @@ class Summary(MethodView):
         """Every metric per promotion, influencer, campaign or tier, over a date range."""
         brand = api.brand()
         promos = model.load_promotions(_r(), brand, args["start"], args["end"], _campaign(args))
-        rows = model.summary(promos, args["by"], _names(args["by"]))
+        rows = model.summary(promos, args["by"], names(args["by"]))
         if _wants_csv(args):
             return _csv(rows, f"report-by-{args['by']}.csv")
         totals = model.Totals()

@@ -1,0 +1,245 @@
+"""Manage influencers, campaigns, promotions and links from the dashboard: lists, create and edit forms.
+
+A form is turned into the API's JSON body (`forms.to_payload`), loaded with the API's schema and
+handed to the API's own view function, so the dashboard validates, stores and answers conflicts
+exactly like `/api/v1` (same messages, shown next to the fields). Another brand's ids are 404.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask.views import MethodView
+from marshmallow import Schema, ValidationError
+from werkzeug.exceptions import HTTPException
+
+from tracker import api, campaigns, influencers, links, promotions
+from tracker.campaigns.schemas import CampaignSchema
+from tracker.dashboard import bp, fmt
+from tracker.dashboard.forms import Field, FormError, to_form, to_payload
+from tracker.dashboard.views import every, flatten
+from tracker.influencers.schemas import PLATFORMS, InfluencerSchema
+from tracker.links.schemas import LinkSchema, LinkUpdateSchema
+from tracker.promotions.schemas import STYLES, PromotionSchema, PromotionUpdateSchema
+from tracker.tiers import TIERS
+
+PAGE_SIZE = 50
+
+
+def call_api(view: type[MethodView], method: str, *args: Any) -> Any:
+    """Run an API view's own code (below its request parsing and response schema)."""
+    return inspect.unwrap(getattr(view, method))(view(), *args)
+
+
+@dataclass(frozen=True)
+class Resource:
+    kind: str
+    plural: str
+    title: str
+    collection: type[MethodView]  # the API's list/create view
+    item: type[MethodView]  # the API's get/patch view
+    create_schema: type[Schema]
+    update_schema: type[Schema]
+    fields: Callable[[], list[Field]]
+    label: Callable[[dict[str, Any]], str]
+
+
+def _options(kind: str, label: Callable[[dict[str, Any]], str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(((r["id"], label(r)) for r in every(kind)), key=lambda o: o[1].casefold()))
+
+
+def _influencer_label(i: dict[str, Any]) -> str:
+    return f"@{i['handle']} ({i['platform']})"
+
+
+def _promotion_label(p: dict[str, Any]) -> str:
+    people = _lookup("influencer")
+    camps = _lookup("campaign")
+    who = people.get(p["influencer_id"], {}).get("handle", "?")
+    return f"@{who} in {camps.get(p['campaign_id'], {}).get('name', '?')} ({p['style'].replace('_', '-')})"
+
+
+def _lookup(kind: str) -> dict[str, dict[str, Any]]:
+    """All records of a kind by id, once per request."""
+    cache = g.setdefault("dashboard_lookup", {})
+    if kind not in cache:
+        cache[kind] = {r["id"]: r for r in every(kind)}
+    return cache[kind]
+
+
+def influencer_fields() -> list[Field]:
+    return [
+        Field("handle", "Handle", required=True, help="Without or with the @."),
+        Field("platform", "Platform", "select", required=True, options=tuple((p, p) for p in PLATFORMS)),
+        Field("followers", "Followers", "number", required=True),
+        Field("email", "Email", "email", nullable=True),
+        Field(
+            "tier_override",
+            "Pinned tier",
+            "select",
+            nullable=True,
+            options=(("", "by followers"), *((t, t) for t in TIERS)),
+            help="Pin the influencer to a tier, whatever the followers.",
+        ),
+    ]
+
+
+def campaign_fields() -> list[Field]:
+    return [
+        Field("name", "Name", required=True),
+        Field("slug", "Slug", required=True, help="Lowercase letters and digits joined by '-'; used as utm_campaign."),
+        Field("destination_url", "Destination URL", "url", required=True),
+        Field("starts_on", "Starts on", "date", required=True),
+        Field("ends_on", "Ends on", "date", nullable=True),
+        Field("discount_codes", "Discount codes", "codes", help="Campaign-wide codes, separated by commas."),
+    ]
+
+
+def promotion_fields() -> list[Field]:
+    currency = g.brand["currency"]
+    return [
+        Field("campaign_id", "Campaign", "select", required=True, create_only=True,
+              options=_options("campaign", lambda c: c["name"])),
+        Field("influencer_id", "Influencer", "select", required=True, create_only=True,
+              options=_options("influencer", _influencer_label)),
+        Field("style", "Style", "select", required=True, options=tuple((s, s.replace("_", "-")) for s in STYLES),
+              help="long-running: a post promoted for weeks; timeboxed: a story (24 hours by default)."),
+        Field("window_hours", "Window (hours)", "number", nullable=True, help="Timeboxed only; default 24."),
+        Field("posted_at", "Posted at (UTC)", "datetime", nullable=True, help="Day 0 starts here."),
+        Field("followers", "Followers at the time", "number", help="Default: the influencer's followers now."),
+        Field("engagements", "Engagements", "number", nullable=True),
+        Field("cost.currency", "Cost currency", help=f"Default {currency}."),
+        Field("cost.flat_fee", "Flat fee", "money", help="In the cost currency, e.g. 250.00."),
+        Field("cost.commission_percent", "Commission (%)", help="Percent of attributed revenue, e.g. 12.5."),
+        Field("cost.cost_per_click", "Cost per click", "money"),
+        Field("discount_codes", "Discount codes", "codes", help="This influencer's codes, separated by commas."),
+    ]  # fmt: skip
+
+
+def link_fields() -> list[Field]:
+    return [
+        Field("promotion_id", "Promotion", "select", required=True, create_only=True,
+              options=_options("promotion", _promotion_label)),
+        Field("code", "Custom code", create_only=True, help="Optional alias; an 8-character code is generated."),
+        Field("destination_url", "Destination URL", "url", nullable=True, help="Default: the campaign's destination."),
+        Field("disabled", "Disabled", "checkbox"),
+        Field("expires_at", "Expires at (UTC)", "datetime", nullable=True),
+    ]  # fmt: skip
+
+
+RESOURCES = {
+    r.plural: r
+    for r in (
+        Resource("influencer", "influencers", "Influencers", influencers.Influencers, influencers.Influencer,
+                 InfluencerSchema, InfluencerSchema, influencer_fields, _influencer_label),
+        Resource("campaign", "campaigns", "Campaigns", campaigns.Campaigns, campaigns.Campaign,
+                 CampaignSchema, CampaignSchema, campaign_fields, lambda c: c["name"]),
+        Resource("promotion", "promotions", "Promotions", promotions.Promotions, promotions.Promotion,
+                 PromotionSchema, PromotionUpdateSchema, promotion_fields, _promotion_label),
+        Resource("link", "links", "Links", links.Links, links.Link,
+                 LinkSchema, LinkUpdateSchema, link_fields, lambda link: link["code"]),
+    )
+}  # fmt: skip
+
+
+def _resource(plural: str) -> Resource:
+    if plural not in RESOURCES:
+        abort(404)
+    return RESOURCES[plural]
+
+
+def _load(res: Resource, record_id: str) -> dict[str, Any]:
+    """The record as the API shows it (404 if it is not this brand's)."""
+    return call_api(res.item, "get", record_id)
+
+
+@bp.get("/manage")
+def manage() -> Any:
+    counts = {name: api.store().page(res.kind, 1, 1)[1] for name, res in RESOURCES.items()}
+    return render_template("dashboard/manage/index.html", resources=RESOURCES, counts=counts)
+
+
+@bp.get("/manage/<plural>")
+def manage_list(plural: str) -> Any:
+    res = _resource(plural)
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    items, total = api.store().page(res.kind, page, PAGE_SIZE)
+    if res.kind == "influencer":
+        items = [influencers.with_tier(i) for i in items]
+    elif res.kind == "promotion":
+        people = _lookup("influencer")
+        items = [promotions.with_tier(p, people.get(p["influencer_id"])) for p in items]
+    elif res.kind == "link":
+        items = links.present(items)
+    pages = max(1, -(-total // PAGE_SIZE))
+    return render_template(
+        f"dashboard/manage/{plural}.html",
+        res=res,
+        items=items,
+        total=total,
+        page=page,
+        pages=pages,
+        lookup=_lookup,
+        promotion_label=_promotion_label,
+        fmt=fmt,
+    )
+
+
+def _form(res: Resource, record: dict[str, Any] | None, values: dict[str, Any], errors: dict[str, list[str]]) -> str:
+    fields = [f for f in res.fields() if record is None or not f.create_only]
+    return render_template(
+        "dashboard/manage/form.html", res=res, record=record, fields=fields, values=values, errors=errors
+    )
+
+
+def _submit(res: Resource, record: dict[str, Any] | None) -> tuple[dict[str, Any] | None, dict[str, list[str]], int]:
+    """Validate and save the posted form with the API's schema and view: (saved, errors, status)."""
+    creating = record is None
+    fields = res.fields()
+    try:
+        payload = to_payload(fields, request.form.to_dict(), creating, g.brand["currency"])
+        if creating:
+            data = res.create_schema().load(payload)
+            return call_api(res.collection, "post", data), {}, 201
+        changes = res.update_schema(partial=True).load(payload)
+        return call_api(res.item, "patch", changes, record["id"]), {}, 200
+    except FormError as exc:
+        return None, {exc.field: [exc.message]}, 422
+    except ValidationError as exc:
+        return None, flatten(exc.messages), 422
+    except HTTPException as exc:
+        data = getattr(exc, "data", None) or {}
+        if exc.code == 404 or not data:
+            raise
+        errors = flatten((data.get("errors") or {}).get("json") or {})
+        return None, errors or {"_schema": [data.get("message", exc.description)]}, exc.code or 422
+
+
+@bp.route("/manage/<plural>/new", methods=["GET", "POST"])
+def manage_new(plural: str) -> Any:
+    res = _resource(plural)
+    if request.method == "GET":
+        values = {k: v for k, v in request.args.items() if k in {f.name for f in res.fields()}}
+        return _form(res, None, values, {})
+    saved, errors, status = _submit(res, None)
+    if saved is None:
+        return _form(res, None, request.form.to_dict(), errors), status
+    flash(f"Created {res.kind} {res.label(saved)}.")
+    return redirect(url_for(".manage_list", plural=plural), 303)
+
+
+@bp.route("/manage/<plural>/<record_id>", methods=["GET", "POST"])
+def manage_edit(plural: str, record_id: str) -> Any:
+    res = _resource(plural)
+    record = _load(res, record_id)
+    if request.method == "GET":
+        return _form(res, record, to_form(res.fields(), record), {})
+    saved, errors, status = _submit(res, record)
+    if saved is None:
+        return _form(res, record, request.form.to_dict(), errors), status
+    flash(f"Saved {res.kind} {res.label(saved)}.")
+    return redirect(url_for(".manage_list", plural=plural), 303)

@@ -1,0 +1,182 @@
+"""Signing in with an API key, the session, and CSRF protection of every dashboard form.
+
+The session (Flask's signed cookie, HttpOnly, SameSite=Lax) holds the brand id, the SHA-256 of the
+key it was opened with and a CSRF token. Every request checks that the key still belongs to the
+brand, so revoking the key ends its dashboard sessions too. Every POST must echo the token (form
+field `csrf_token` or header `X-CSRF-Token`), or it is refused with a 400 page and changes nothing.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import (
+    Response,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.sessions import NullSession
+from werkzeug.exceptions import HTTPException
+
+from tracker import auth, keys
+from tracker.brands.model import get_brand
+from tracker.dashboard import bp
+
+PUBLIC = frozenset({"dashboard.login"})
+NOTICES = {"ended": "Your session has ended; sign in again.", "signed_out": "Signed out."}
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+def csrf_token() -> str:
+    """This session's CSRF token (made on first use)."""
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return session["csrf"]
+
+
+def _csrf_ok() -> bool:
+    sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
+    expected = session.get("csrf") or ""
+    return bool(expected) and hmac.compare_digest(sent.encode(), expected.encode())
+
+
+def wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+def _signed_in_brand() -> dict[str, Any] | None:
+    """The session's brand, if its key still opens it."""
+    brand_id, key_hash = session.get("brand_id"), session.get("key_hash")
+    if not brand_id or not key_hash:
+        return None
+    r = current_app.extensions["redis"]
+    owner = r.get(keys.api_key(key_hash))
+    if owner is None or owner.decode() != brand_id:
+        return None
+    return get_brand(r, brand_id)
+
+
+@bp.before_request
+def _guard() -> Any:
+    """Before every dashboard request: a working session, the CSRF check on POSTs, the brand."""
+    if request.endpoint == "dashboard.static":
+        return None
+    if isinstance(session, NullSession):
+        # The app derives its session key on its first request, after this request's session was
+        # opened without one: ask again (GET), or refuse the form (its token cannot be checked).
+        if request.method == "GET":
+            return redirect(request.full_path if request.query_string else request.path, 307)
+        return _csrf_failed()
+    if request.method == "POST" and not _csrf_ok():
+        return _csrf_failed()
+    if request.endpoint in PUBLIC:
+        return None
+    brand = _signed_in_brand()
+    if brand is None:
+        had_session = "brand_id" in session
+        session.pop("brand_id", None)
+        session.pop("key_hash", None)
+        if wants_json():
+            return jsonify(error="Not signed in."), 401
+        back = request.full_path.rstrip("?") if request.method == "GET" else None
+        return redirect(url_for("dashboard.login", next=back, notice="ended" if had_session else None), 303)
+    g.brand = brand
+    return None
+
+
+def _csrf_failed() -> tuple[str, int]:
+    return (
+        render_template(
+            "dashboard/error.html",
+            code=400,
+            title="Form expired or forged",
+            message="This form was sent without its security token, or with a wrong one, so nothing was changed. "
+            "Go back, reload the page and try again.",
+        ),
+        400,
+    )
+
+
+@bp.after_request
+def _headers(resp: Response) -> Response:
+    resp.headers.setdefault("Content-Security-Policy", CSP)
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Referrer-Policy"] = "same-origin"
+    resp.headers["X-Frame-Options"] = "DENY"
+    if request.endpoint != "dashboard.static":
+        resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> Any:
+    """Errors inside the dashboard are pages (JSON for the job endpoint), never the API's JSON."""
+    data = getattr(exc, "data", None) or {}
+    message = data.get("message") or exc.description
+    if wants_json():
+        return jsonify(error=message), exc.code
+    return render_template("dashboard/error.html", code=exc.code, title=exc.name, message=message), exc.code
+
+
+@bp.app_template_global()
+def csrf_field() -> Any:
+    from markupsafe import Markup, escape
+
+    return Markup(f'<input type="hidden" name="csrf_token" value="{escape(csrf_token())}">')
+
+
+@bp.context_processor
+def _globals() -> dict[str, Any]:
+    return {"brand": g.get("brand"), "csrf_token": csrf_token}
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path inside the dashboard (never another host) may follow a sign-in."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and parts.path.startswith("/dashboard") and "\\" not in target:
+            return target
+    return url_for("dashboard.overview")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    """Sign in with one of the brand's API keys."""
+    next_url = request.values.get("next")
+    if request.method == "GET":
+        if _signed_in_brand() is not None:
+            return redirect(_safe_next(next_url))
+        return render_template(
+            "dashboard/login.html", next=next_url, notice=NOTICES.get(request.args.get("notice", ""))
+        )
+    key = request.form.get("api_key", "").strip()
+    r = current_app.extensions["redis"]
+    brand_id = auth.brand_for_key(r, key) if key else None
+    if brand_id is None or get_brand(r, brand_id) is None:
+        session.pop("brand_id", None)
+        session.pop("key_hash", None)
+        error = "Enter your API key." if not key else "Unknown or revoked API key."
+        return render_template("dashboard/login.html", next=next_url, error=error), 401
+    session.clear()  # a fresh session (and CSRF token) for the signed-in brand
+    session["brand_id"] = brand_id
+    session["key_hash"] = auth.hash_key(key)
+    csrf_token()
+    return redirect(_safe_next(next_url), 303)
+
+
+@bp.post("/logout")
+def logout() -> Any:
+    session.clear()
+    return redirect(url_for("dashboard.login", notice="signed_out"), 303)
