@@ -18,6 +18,7 @@ run: $(BIN)/tracker
 	$(BIN)/tracker run $(if $(filter 1,$(DEMO)),--demo,) $(ARGS)
 
 test: $(BIN)/tracker
+	bash tests/ensure-chromium.sh
 	$(BIN)/ruff check tracker workers tests bench
 	$(BIN)/pytest $(ARGS)
 
