@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import UTC, datetime
 
@@ -70,9 +69,16 @@ def test_the_click_record_holds_the_enriched_event(api, server, visitor, run_wor
     link = api.link()
     tid = hit(visitor, server, link["code"]).headers["Location"].split("tid=")[1]
     run_worker()
-    rec = json.loads(r.get(keys.click(api.brand["id"], tid)))
+    fields = ("link", "promotion", "ts", "visitor", "bot", "head", "browser", "os", "device", "referrer", "country")
+    rec = dict(zip(fields, r.get(keys.click(api.brand["id"], tid)).decode().split("|"), strict=True))
     assert rec["link"] == link["id"] and rec["promotion"] == link["promotion_id"]
-    assert (rec["browser"], rec["os"], rec["device"], rec["bot"]) == ("Mobile Safari", "iOS", "iPhone", False)
+    assert (rec["browser"], rec["os"], rec["device"], rec["bot"], rec["head"]) == (
+        "Mobile Safari",
+        "iOS",
+        "iPhone",
+        "0",
+        "0",
+    )
     assert r.ttl(keys.click(api.brand["id"], tid)) > 30 * 86400  # outlives the attribution window
 
 

@@ -70,7 +70,8 @@ def clicks_stream(brand_id: str) -> str:
 
 
 def click(brand_id: str, click_id: str) -> str:
-    """The enriched record of one counted click (JSON); also its exactly-once marker."""
+    """One counted click, enriched ('link|promotion|ms|visitor|bot|head|browser|os|device|referrer|country');
+    also its exactly-once marker."""
     return f"{_b(brand_id)}:click:{click_id}"
 
 

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 # Apply a batch of classified clicks and acknowledge them, atomically, each at most once.
-# KEYS: stream, then per event 4 keys: click record (also the exactly-once marker), last-unique
-#   marker (the click record's own key when the visitor is unknown: such a click is unique),
-#   link totals, promotion hours.
-# ARGV: group, record_ttl_s, then per event 7 values:
-#   entry id, click id, ts_ms, hour field prefix (yyyymmddhh), bot (0/1), record JSON,
-#   hour-since-posting prefix ('s<n>', or '' when the promotion has no posting time)
+# KEYS: stream, then per event 2 keys: click record (also the exactly-once marker) and last-unique
+#   marker (the click record's own key when the visitor is unknown: such a click is unique);
+#   then the batch's link-totals and promotion-hours keys, each once.
+# ARGV: group, record_ttl_s, then per event 8 values: entry id, ts_ms, hour field prefix
+#   (yyyymmddhh), bot (0/1), record, hour-since-posting prefix ('s<n>', or '' when the promotion
+#   has no posting time), and the 0-based places of its link-totals and promotion-hours keys
+#   among the shared keys.
 # Counters are summed in the script and written once per key and field; one XACK per batch.
 # Returns the number of events counted (those not already counted).
 APPLY_CLICKS = """
 local stream, group, ttl = KEYS[1], ARGV[1], tonumber(ARGV[2])
+local n = (#ARGV - 2) / 8
+local shared = 1 + 2 * n
 local counted = 0
 local sums = {}
 local function add(key, field)
@@ -21,11 +24,11 @@ local function add(key, field)
   t[field] = (t[field] or 0) + 1
 end
 local ids = {}
-local n = (#KEYS - 1) / 4
 for i = 0, n - 1 do
-  local kc, ku, kt, kh = KEYS[2 + i*4], KEYS[3 + i*4], KEYS[4 + i*4], KEYS[5 + i*4]
-  local a = 3 + i*7
-  local entry, ts, hour, bot, rec, since = ARGV[a], tonumber(ARGV[a+2]), ARGV[a+3], ARGV[a+4], ARGV[a+5], ARGV[a+6]
+  local kc, ku = KEYS[2 + i*2], KEYS[3 + i*2]
+  local a = 3 + i*8
+  local entry, ts, hour, bot, rec, since = ARGV[a], tonumber(ARGV[a+1]), ARGV[a+2], ARGV[a+3], ARGV[a+4], ARGV[a+5]
+  local kt, kh = KEYS[shared + 1 + tonumber(ARGV[a+6])], KEYS[shared + 1 + tonumber(ARGV[a+7])]
   ids[#ids + 1] = entry
   if redis.call('SET', kc, rec, 'NX', 'EX', ttl) then
     counted = counted + 1

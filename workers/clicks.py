@@ -79,42 +79,29 @@ def consume(
 
 
 def _apply(r: redis.Redis, apply: Any, brand_id: str, stream: str, entries: Entries, ttl: int, posted: PostedAt) -> int:
-    keys_: list[str] = [stream]
+    pairs: list[str] = []  # per event: click record key, last-unique key
+    shared: dict[str, int] = {}  # link totals and promotion hours keys, passed once per batch
     argv: list[Any] = [GROUP, ttl]
-    for entry_id, raw in entries:
-        if not raw:  # deleted (trimmed) while pending: acknowledge, nothing to count
+    for entry_id, f in entries:
+        if not f:  # deleted (trimmed) while pending: acknowledge, nothing to count
             r.xack(stream, GROUP, entry_id)
             continue
-        f = {k.decode(): v.decode() for k, v in raw.items()}
-        agent = classify(f.get("ua", ""))
-        bot = agent.bot or f.get("m") == "HEAD"
-        ts = int(f["t"])
-        record = {
-            "link": f["l"],
-            "promotion": f["p"],
-            "ts": ts,
-            "visitor": f.get("v", ""),
-            "bot": bot,
-            "head": f.get("m") == "HEAD",
-            "browser": agent.browser,
-            "os": agent.os,
-            "device": agent.device,
-            "referrer": f.get("r", ""),
-            "country": f.get("cc", ""),
-        }
-        click_key = keys.click(brand_id, f["id"])
-        visitor_key = keys.last_unique(brand_id, f["l"], f["v"]) if f.get("v") else click_key
-        keys_ += [click_key, visitor_key, keys.link_totals(brand_id, f["l"]), keys.promotion_hours(brand_id, f["p"])]
-        since = since_posting(ts, posted(f["p"]))
-        argv += [
-            entry_id,
-            f["id"],
-            ts,
-            hour_of(ts),
-            "1" if bot else "0",
-            json.dumps(record, separators=(",", ":")),
-            since,
-        ]
-    if len(keys_) == 1:
+        agent = classify(f.get(b"ua", b"").decode())
+        head = f.get(b"m") == b"HEAD"
+        link, promotion, ts = f[b"l"].decode(), f[b"p"].decode(), int(f[b"t"])
+        visitor = f.get(b"v", b"").decode()
+        click_key = keys.click(brand_id, f[b"id"].decode())
+        pairs += [click_key, keys.last_unique(brand_id, link, visitor) if visitor else click_key]
+        totals = shared.setdefault(keys.link_totals(brand_id, link), len(shared))
+        hours = shared.setdefault(keys.promotion_hours(brand_id, promotion), len(shared))
+        bot = agent.bot or head
+        # The click's record: link|promotion|ms|visitor|bot|head|browser|os|device|referrer|country
+        record = (
+            f"{link}|{promotion}|{ts}|{visitor}|{bot:d}|{head:d}|{agent.browser}|{agent.os}|{agent.device}|"
+            f"{f.get(b'r', b'').decode()}|{f.get(b'cc', b'').decode()}"
+        )
+        argv += [entry_id, ts, hour_of(ts), b"1" if bot else b"0", record, since_posting(ts, posted(promotion)),
+                 totals, hours]  # fmt: skip
+    if not pairs:
         return 0
-    return int(apply(keys=keys_, args=argv))
+    return int(apply(keys=[stream, *pairs, *shared], args=argv))
