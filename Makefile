@@ -26,10 +26,10 @@ bench: $(BIN)/tracker
 	bash bench/run.sh
 
 bench-webhook: $(BIN)/tracker
-	bash bench/run_webhook.sh
+	bash bench/run.sh webhook
 
 bench-rollup: $(BIN)/tracker
-	bash bench/run_rollup.sh
+	bash bench/run.sh rollup
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Redirect benchmark (`make bench`): wrk against (a) Flask+gunicorn, (b) bare WSGI XADD+granian,
-# (c) tracker.wsgi:app+granian; see bench/redirect.py. Env: BENCH_SECONDS, BENCH_WARMUP,
-# BENCH_THREADS, BENCH_CONNECTIONS, BENCH_WORKERS, BENCH_SERVERS (a,b,c).
-# Exit: 0 measured (targets print PASS/MISS), 1 clicks missing, 2 harness failure.
+# The benchmarks: `bash bench/run.sh [redirect|webhook|rollup] [args]` (make bench, bench-webhook,
+# bench-rollup) runs bench/<name>.py; each file's docstring says what it measures and its BENCH_*
+# settings. Exit: 0 measured (targets print PASS/MISS), 1 a count or accounting failed, 2 harness
+# failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,8 +38,11 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+name="${1:-redirect}"
+case "$name" in redirect|webhook|rollup) ;; *) echo "bench: unknown benchmark $name" >&2; exit 2 ;; esac
+shift || true
 # In the background so that a signal to this script is handled at once, not after the driver.
-"$PY" bench/redirect.py "$@" &
+"$PY" "bench/$name.py" "$@" &
 driver=$!
 status=0
 wait "$driver" || status=$?

@@ -1,4 +1,4 @@
-"""Webhook benchmark driver (`make bench-webhook` -> bench/run_webhook.sh -> this).
+"""Webhook benchmark driver (`make bench-webhook` -> `bench/run.sh webhook` -> this).
 
 Signed-webhook ingestion of the service against a hello-world POST, in the same run, both under
 the service's granian settings and loaded by wrk on loopback with the same script and requests:
