@@ -91,9 +91,14 @@ def test_clicks_roll_into_hourly_buckets_per_promotion(api, server, visitor, run
     buckets = {
         k.decode(): int(v) for k, v in r.hgetall(keys.promotion_hours(api.brand["id"], link["promotion_id"])).items()
     }
+    assert buckets == {f"{hour}:clicks": 1, f"{hour}:unique_clicks": 1, f"{hour}:bot_hits": 1}
     posted = datetime(2026, 3, 2, 12, tzinfo=UTC).timestamp()  # the fixture's posted_at
-    since = f"s{int((time.time() - posted) // 3600)}"  # hours since posting, for the day curves
-    assert buckets == {f"{hour}:clicks": 1, f"{hour}:unique_clicks": 1, f"{hour}:bot_hits": 1, f"{since}:clicks": 1}
+    since = f"D{int((time.time() - posted) // 86400)}"  # days since posting (hours only for the first 48)
+    days = {
+        k.decode(): int(v) for k, v in r.hgetall(keys.promotion_days(api.brand["id"], link["promotion_id"])).items()
+    }
+    day = hour[:8]
+    assert days == {f"{day}:clicks": 1, f"{day}:unique_clicks": 1, f"{day}:bot_hits": 1, f"{since}:clicks": 1}
 
 
 def add_event(r, brand_id, link, tid, ts_ms, visitor="v1", ua=IPHONE):

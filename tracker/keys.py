@@ -90,6 +90,12 @@ def promotion_hours(brand_id: str, promotion_id: str) -> str:
     return f"{_b(brand_id)}:ph:{promotion_id}"
 
 
+def promotion_days(brand_id: str, promotion_id: str) -> str:
+    """Hash of daily roll-ups of a promotion, what reports read: '<yyyymmdd>:<metric>', and by time
+    since posting: 's<n>:<metric>' for hour n < 48, then 'D<d>:<metric>' for day d >= 2."""
+    return f"{_b(brand_id)}:pd:{promotion_id}"
+
+
 def rollup_state(brand_id: str) -> str:
     """Hash: when the brand's numbers were last rolled up, how many events."""
     return f"{_b(brand_id)}:rollup"
@@ -164,6 +170,11 @@ def postback_token(token_hash: str) -> str:
 def unattributed_hours(brand_id: str) -> str:
     """Hash of the brand's unattributed orders by hour: '<yyyymmddhh>:orders', ':revenue:<CUR>', ':reason:<r>'."""
     return f"{_b(brand_id)}:uh"
+
+
+def unattributed_days(brand_id: str) -> str:
+    """Hash of the brand's unattributed orders by day, what reports read (fields as unattributed_hours)."""
+    return f"{_b(brand_id)}:ud"
 
 
 def ttc_histogram(brand_id: str, promotion_id: str) -> str:

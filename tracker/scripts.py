@@ -5,16 +5,17 @@ from __future__ import annotations
 # Apply a batch of classified clicks and acknowledge them, atomically, each at most once.
 # KEYS: stream, then per event 2 keys: click record (also the exactly-once marker) and last-unique
 #   marker (the click record's own key when the visitor is unknown: such a click is unique);
-#   then the batch's link-totals and promotion-hours keys, each once.
-# ARGV: group, record_ttl_s, then per event 8 values: entry id, ts_ms, hour field prefix
-#   (yyyymmddhh), bot (0/1), record, hour-since-posting prefix ('s<n>', or '' when the promotion
-#   has no posting time), and the 0-based places of its link-totals and promotion-hours keys
-#   among the shared keys.
+#   then the batch's link-totals, promotion-hours and promotion-days keys, each once.
+# ARGV: group, record_ttl_s, then per event 9 values: entry id, ts_ms, hour field prefix
+#   (yyyymmddhh), bot (0/1), record, since-posting prefix ('s<n>'/'D<d>', or '' when the
+#   promotion has no posting time), and the 0-based places of its link-totals, promotion-hours
+#   and promotion-days keys among the shared keys. Days get the hours' counters by 'yyyymmdd',
+#   and the since-posting ones.
 # Counters are summed in the script and written once per key and field; one XACK per batch.
 # Returns the number of events counted (those not already counted).
 APPLY_CLICKS = """
 local stream, group, ttl = KEYS[1], ARGV[1], tonumber(ARGV[2])
-local n = (#ARGV - 2) / 8
+local n = (#ARGV - 2) / 9
 local shared = 1 + 2 * n
 local counted = 0
 local sums = {}
@@ -26,23 +27,27 @@ end
 local ids = {}
 for i = 0, n - 1 do
   local kc, ku = KEYS[2 + i*2], KEYS[3 + i*2]
-  local a = 3 + i*8
+  local a = 3 + i*9
   local entry, ts, hour, bot, rec, since = ARGV[a], tonumber(ARGV[a+1]), ARGV[a+2], ARGV[a+3], ARGV[a+4], ARGV[a+5]
   local kt, kh = KEYS[shared + 1 + tonumber(ARGV[a+6])], KEYS[shared + 1 + tonumber(ARGV[a+7])]
+  local kd, day = KEYS[shared + 1 + tonumber(ARGV[a+8])], string.sub(hour, 1, 8)
   ids[#ids + 1] = entry
   if redis.call('SET', kc, rec, 'NX', 'EX', ttl) then
     counted = counted + 1
     if bot == '1' then
       add(kt, 'bot_hits')
       add(kh, hour .. ':bot_hits')
+      add(kd, day .. ':bot_hits')
     else
       add(kt, 'clicks')
       add(kh, hour .. ':clicks')
-      if since ~= '' then add(kh, since .. ':clicks') end
+      add(kd, day .. ':clicks')
+      if since ~= '' then add(kd, since .. ':clicks') end
       local last = (ku ~= kc) and redis.call('GET', ku)
       if ku == kc or not last or ts - tonumber(last) >= 3600000 then
         add(kt, 'unique_clicks')
         add(kh, hour .. ':unique_clicks')
+        add(kd, day .. ':unique_clicks')
         if ku ~= kc then redis.call('SET', ku, ts, 'EX', 3600) end
       end
     end
@@ -106,24 +111,28 @@ return {1, conv, string.format('%.0f', delta)}
 """
 
 # Fold a batch of conversion events into roll-ups and acknowledge them, each entry once.
-# KEYS: stream, then per event 3 keys: applied marker, target hash (the promotion's hours, or the
-#   brand's unattributed hours), time-to-conversion histogram (or the marker again: none).
-# ARGV: group, marker ttl, then per event: entry id, number of increments n, then n pairs of
-#   (field, integer delta) for the target hash, then m histogram fields count and fields.
+# KEYS: stream, then per event 4 keys: applied marker, hourly hash and daily hash (the
+#   promotion's, or the brand's unattributed ones), time-to-conversion histogram (or the marker
+#   again: none).
+# ARGV: group, marker ttl, then per event: entry id, n and n (field, integer delta) pairs for the
+#   hourly hash, m and m pairs for the daily hash, then h and h histogram fields.
 APPLY_CONVERSIONS = """
 local stream, group, ttl = KEYS[1], ARGV[1], tonumber(ARGV[2])
 local a = 3
 local applied = 0
-local n_events = (#KEYS - 1) / 3
+local n_events = (#KEYS - 1) / 4
 for i = 0, n_events - 1 do
-  local marker, target, hist = KEYS[2 + i*3], KEYS[3 + i*3], KEYS[4 + i*3]
+  local marker, hourly, daily, hist = KEYS[2 + i*4], KEYS[3 + i*4], KEYS[4 + i*4], KEYS[5 + i*4]
   local entry = ARGV[a]
-  local n = tonumber(ARGV[a + 1])
-  a = a + 2
+  a = a + 1
   local fresh = redis.call('SET', marker, 1, 'NX', 'EX', ttl)
-  for j = 1, n do
-    if fresh then redis.call('HINCRBY', target, ARGV[a], ARGV[a + 1]) end
-    a = a + 2
+  for _, target in ipairs({hourly, daily}) do
+    local n = tonumber(ARGV[a])
+    a = a + 1
+    for j = 1, n do
+      if fresh then redis.call('HINCRBY', target, ARGV[a], ARGV[a + 1]) end
+      a = a + 2
+    end
   end
   local m = tonumber(ARGV[a])
   a = a + 1

@@ -40,10 +40,12 @@ class PostedAt:
 
 
 def since_posting(ts_ms: int, posted_ms: int | None) -> str:
-    """The field prefix of the hour since posting ('s0' is the first hour), '' when not posted."""
+    """The field prefix of the time since posting: 's<n>' for hour n < 48 (exact first-24-hours
+    share, half-life to the hour), then 'D<d>' for day d; '' when the promotion is not posted."""
     if posted_ms is None:
         return ""
-    return f"s{max(0, (ts_ms - posted_ms) // 3_600_000)}"
+    hours = max(0, (ts_ms - posted_ms) // 3_600_000)
+    return f"s{hours}" if hours < 48 else f"D{hours // 24}"
 
 
 @lru_cache(maxsize=4096)
@@ -94,6 +96,7 @@ def _apply(r: redis.Redis, apply: Any, brand_id: str, stream: str, entries: Entr
         pairs += [click_key, keys.last_unique(brand_id, link, visitor) if visitor else click_key]
         totals = shared.setdefault(keys.link_totals(brand_id, link), len(shared))
         hours = shared.setdefault(keys.promotion_hours(brand_id, promotion), len(shared))
+        days = shared.setdefault(keys.promotion_days(brand_id, promotion), len(shared))
         bot = agent.bot or head
         # The click's record: link|promotion|ms|visitor|bot|head|browser|os|device|referrer|country
         record = (
@@ -101,7 +104,7 @@ def _apply(r: redis.Redis, apply: Any, brand_id: str, stream: str, entries: Entr
             f"{f.get(b'r', b'').decode()}|{f.get(b'cc', b'').decode()}"
         )
         argv += [entry_id, ts, hour_of(ts), b"1" if bot else b"0", record, since_posting(ts, posted(promotion)),
-                 totals, hours]  # fmt: skip
+                 totals, hours, days]  # fmt: skip
     if not pairs:
         return 0
     return int(apply(keys=[stream, *pairs, *shared], args=argv))

@@ -55,8 +55,8 @@ def consume(
     return applied
 
 
-def _increments(f: dict[str, str], record: dict[str, Any] | None, posted: PostedAt) -> tuple[str, list, list]:
-    """(target, [(field, delta)], [histogram fields]) for one stream entry."""
+def _increments(f: dict[str, str], record: dict[str, Any] | None, posted: PostedAt) -> tuple[str, list, list, list]:
+    """(target, hourly [(field, delta)], daily [(field, delta)], [histogram fields]) for one entry."""
     if f["kind"] == "order":
         status, promotion, reason = f["status"], f["promotion"], f.get("reason", "")
         at, currency, amount, refunded = int(f["at"]), f["currency"], int(f["amount"]), int(f.get("refunded", 0))
@@ -67,7 +67,7 @@ def _increments(f: dict[str, str], record: dict[str, Any] | None, posted: Posted
             hist.append(f"{hour_of(at)[:8]}:{ttc_bin(ttc)}")
     else:  # a refund: its delta lands in the bucket of its order
         if record is None:
-            return "", [], []
+            return "", [], [], []
         attribution = record["attribution"]
         status, promotion, reason = (
             attribution["status"],
@@ -81,19 +81,18 @@ def _increments(f: dict[str, str], record: dict[str, Any] | None, posted: Posted
         net, refunded, hist = -delta, delta, []
     hour = hour_of(at)
     if status != "attributed":
-        incs = [(f"{hour}:orders", counts), (f"{hour}:revenue:{currency}", net)]
+        metrics = [("orders", counts), (f"revenue:{currency}", net)]
         if f["kind"] == "order":
-            incs.append((f"{hour}:reason:{reason}", 1))
-        return "unattributed", incs, []
-    incs = [
-        (f"{hour}:conversions", counts),
-        (f"{hour}:revenue:{currency}", net),
-        (f"{hour}:refunds:{currency}", refunded),
-    ]
-    since = since_posting(at, posted(promotion))
-    if since:
-        incs += [(f"{since}:conversions", counts), (f"{since}:revenue:{currency}", net)]
-    return promotion, [(k, v) for k, v in incs if v], hist
+            metrics.append((f"reason:{reason}", 1))
+        since = []
+    else:
+        metrics = [("conversions", counts), (f"revenue:{currency}", net), (f"refunds:{currency}", refunded)]
+        prefix = since_posting(at, posted(promotion))
+        since = [(f"{prefix}:conversions", counts), (f"{prefix}:revenue:{currency}", net)] if prefix else []
+        hist = hist if promotion else []
+    hourly = [(f"{hour}:{m}", v) for m, v in metrics if v]
+    daily = [(f"{hour[:8]}:{m}", v) for m, v in metrics if v] + [(k, v) for k, v in since if v]
+    return ("unattributed" if status != "attributed" else promotion), hourly, daily, hist
 
 
 def _apply(r: redis.Redis, apply: Any, brand_id: str, stream: str, entries: Entries, ttl: int, posted: PostedAt) -> int:
@@ -109,15 +108,21 @@ def _apply(r: redis.Redis, apply: Any, brand_id: str, stream: str, entries: Entr
         if f is None:
             r.xack(stream, GROUP, entry_id)
             continue
-        target, incs, hist = _increments(f, records.get(f["id"]), posted)
+        target, hourly, daily, hist = _increments(f, records.get(f["id"]), posted)
         marker = keys.applied_event(brand_id, entry_id.decode() if isinstance(entry_id, bytes) else entry_id)
         if not target:
-            keys_ += [marker, marker, marker]
+            keys_ += [marker, marker, marker, marker]
         elif target == "unattributed":
-            keys_ += [marker, keys.unattributed_hours(brand_id), marker]
+            keys_ += [marker, keys.unattributed_hours(brand_id), keys.unattributed_days(brand_id), marker]
         else:
-            keys_ += [marker, keys.promotion_hours(brand_id, target), keys.ttc_histogram(brand_id, target)]
-        argv += [entry_id, len(incs), *[x for pair in incs for x in pair], len(hist), *hist]
+            keys_ += [
+                marker,
+                keys.promotion_hours(brand_id, target),
+                keys.promotion_days(brand_id, target),
+                keys.ttc_histogram(brand_id, target),
+            ]
+        argv += [entry_id, len(hourly), *[x for pair in hourly for x in pair]]
+        argv += [len(daily), *[x for pair in daily for x in pair], len(hist), *hist]
     if len(keys_) == 1:
         return 0
     return int(apply(keys=keys_, args=argv))

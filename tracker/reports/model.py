@@ -130,8 +130,8 @@ class Promo:
     cost_currency: str
 
 
-def _hour_range(start: date | None, end: date | None) -> tuple[str, str]:
-    return (start.strftime("%Y%m%d00") if start else "0", end.strftime("%Y%m%d23") if end else "9")
+def _day_range(start: date | None, end: date | None) -> tuple[str, str]:
+    return (start.strftime("%Y%m%d") if start else "0", end.strftime("%Y%m%d") if end else "9")
 
 
 def load_promotions(
@@ -145,10 +145,10 @@ def load_promotions(
         promos = [p for p in promos if p["campaign_id"] == campaign_id]
     people = {i["id"]: i for i in store.get_many("influencer", sorted({p["influencer_id"] for p in promos}))}
     money = Money(r, brand)
-    lo, hi = _hour_range(start, end)
+    lo, hi = _day_range(start, end)
     with r.pipeline(transaction=False) as p:
         for promo in promos:
-            p.hgetall(keys.promotion_hours(brand["id"], promo["id"]))
+            p.hgetall(keys.promotion_days(brand["id"], promo["id"]))
             p.hgetall(keys.ttc_histogram(brand["id"], promo["id"]))
         raw = p.execute()
     out = []
@@ -168,8 +168,8 @@ def _promo(promo, influencer, brand, money, hours, hist, lo, hi, start, end) -> 
     for k, v in hours.items():
         name, value = k.decode(), int(v)
         prefix, metric = name.split(":", 1)
-        if prefix.startswith("s"):
-            bucket = since[int(prefix[1:])]
+        if prefix[0] in "sD":  # hours since posting ('s<n>'), then days ('D<d>': its last hour)
+            bucket = since[int(prefix[1:]) if prefix[0] == "s" else int(prefix[1:]) * 24 + 23]
             if metric.startswith("revenue:"):
                 converted = money(value, metric[8:])
                 if converted is not None:
@@ -194,7 +194,7 @@ def _promo(promo, influencer, brand, money, hours, hist, lo, hi, start, end) -> 
     t.refunds = sum(money(a, c) or 0 for c, a in refunds_by_cur.items())
     for k, v in hist.items():
         day, bin_ = k.decode().split(":")
-        if lo[:8] <= day <= hi[:8]:
+        if lo <= day <= hi:
             t.ttc[int(bin_)] += int(v)
     cost = promo["cost"]
     rate = Decimal(cost.get("commission_percent") or "0") / 100
@@ -226,12 +226,12 @@ def summary(promos: list[Promo], by: str, names: dict[str, str]) -> list[dict[st
 
 
 def unattributed(r: redis.Redis, brand: dict[str, Any], start: date | None, end: date | None) -> dict[str, Any]:
-    lo, hi = _hour_range(start, end)
+    lo, hi = _day_range(start, end)
     money = Money(r, brand)
     orders, revenue = 0, 0
     unconverted: dict[str, int] = defaultdict(int)
     reasons: dict[str, int] = defaultdict(int)
-    for k, v in r.hgetall(keys.unattributed_hours(brand["id"])).items():
+    for k, v in r.hgetall(keys.unattributed_days(brand["id"])).items():
         prefix, metric = k.decode().split(":", 1)
         if not lo <= prefix <= hi:
             continue
