@@ -565,9 +565,9 @@ def rollup_fields(r: redis.Redis, brand: Brand) -> int:
 
     with r.pipeline(transaction=False) as pipe:
         for link in brand.links:
-            pipe.hlen(keys.promotion_hours(brand.id, link.promotion_id))
+            pipe.hlen(keys.promotion_days(brand.id, link.promotion_id))
             pipe.hlen(keys.ttc_histogram(brand.id, link.promotion_id))
-        pipe.hlen(keys.unattributed_hours(brand.id))
+        pipe.hlen(keys.unattributed_days(brand.id))
         return sum(int(x) for x in pipe.execute())
 
 
@@ -928,7 +928,7 @@ def print_report(
     fields_n, fields_10n = (s["rollup_fields"] for s in latency["steps"])
     print(
         f"roll-up hash fields the reports read: {fields_n:,} at N, {fields_10n:,} at 10N "
-        f"({latency['fields_ratio']}x; bounded by promotions x hours x metrics, not by events)"
+        f"({latency['fields_ratio']}x; bounded by promotions x days x metrics + conversion-time bins, not events)"
     )
     print()
     print("correctness, throughput brand:")
