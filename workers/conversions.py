@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -18,9 +17,7 @@ from typing import Any
 import redis
 
 from tracker import keys, scripts
-from tracker.rawredis import Raw
-from workers.clicks import PostedAt, hour_of, since_posting
-from workers.streams import GROUP, Entries, drain
+from workers.streams import GROUP, Entries, PostedAt, fold, hour_of, since_posting
 
 TTC_BASE = 1.04  # time-to-conversion histogram bins grow 4% each: medians to within ~2%
 
@@ -38,21 +35,9 @@ def consume(
     r: redis.Redis, brand_id: str, consumer: str, cfg: dict[str, Any], batch_size: int,
     progress: Callable[[int], None] | None = None,
 ) -> int:  # fmt: skip
-    stream = keys.conversions_stream(brand_id)
-    raw = Raw(r)
-
-    def apply(keys: list[str], args: list[Any]) -> Any:
-        return raw.script(scripts.APPLY_CONVERSIONS, keys, args)
-
-    ttl = cfg["EVENT_RETENTION_DAYS"] * 86400
-    posted = PostedAt(r, brand_id)
-
-    def apply_batch(entries: Entries) -> int:
-        return _apply(r, apply, brand_id, stream, entries, ttl, posted)
-
-    _, applied = drain(r, stream, consumer, cfg["CLAIM_IDLE_SECONDS"] * 1000, batch_size, apply_batch, progress)
-    r.xtrim(stream, minid=int(time.time() * 1000) - ttl * 1000, approximate=True)
-    return applied
+    """Fold the brand's new orders and refunds into its roll-ups; returns how many were applied."""
+    return fold(r, brand_id, keys.conversions_stream(brand_id), scripts.APPLY_CONVERSIONS, _apply, consumer, cfg,
+                batch_size, progress)  # fmt: skip
 
 
 def _increments(f: dict[str, str], record: dict[str, Any] | None, posted: PostedAt) -> tuple[str, list, list, list]:
