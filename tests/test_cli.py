@@ -91,6 +91,7 @@ def test_tracker_run_serves_redirects_and_rolls_up_clicks_on_embedded_redis(tmp_
     finally:
         api.http.close() if "api" in locals() else None
         os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C, as a person stops it
+        proc.send_signal(signal.SIGTERM)  # an impatient second signal (may land after shutdown ended)
         try:
             out, _ = proc.communicate(timeout=30)
         except subprocess.TimeoutExpired:
@@ -98,3 +99,7 @@ def test_tracker_run_serves_redirects_and_rolls_up_clicks_on_embedded_redis(tmp_
             out, _ = proc.communicate()
             raise AssertionError(f"tracker run did not stop within 30 s of Ctrl-C:\n{out[-3000:]}") from None
     assert f"base URL   {base}" in out and "tracker brand create" in out
+    leftovers = subprocess.run(
+        ["pgrep", "-f", f"--port {port}|redis-server 127.0.0.1:{redis_port}"], capture_output=True
+    )
+    assert leftovers.stdout == b"", "tracker run left processes behind"

@@ -122,7 +122,10 @@ def run(host: str, port: int, workers: int, data_dir: str, redis_port: int, demo
         children.append((name, subprocess.Popen(args, env=env, start_new_session=True)))
 
     def stop() -> None:
-        """Web, worker and scheduler first (the worker finishes its job), Redis last; 20 s in all."""
+        """Web, worker and scheduler first (the worker finishes its job), Redis last; 20 s in all.
+        A second Ctrl-C or SIGTERM must not cut this short: the children are in their own sessions."""
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         deadline = time.monotonic() + 20
         for group in ([c for c in children if c[0] != "redis"], [c for c in children if c[0] == "redis"]):
             for _name, proc in group:
