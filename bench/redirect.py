@@ -717,7 +717,11 @@ def run(settings: Settings, procs: Procs) -> int:
     return 0
 
 
-def main() -> int:
+def harness(body: Callable[[Procs], int]) -> int:
+    """What every benchmark's main does: signals end the run cleanly, a temporary folder for its
+    processes (BENCH_TMP when run.sh made one), every process stopped at the end; exit 2 on a
+    harness failure."""
+
     def on_signal(signum: int, _frame: Any) -> None:
         raise SystemExit(128 + signum)
 
@@ -727,7 +731,7 @@ def main() -> int:
     tmp = Path(os.environ.get("BENCH_TMP") or tempfile.mkdtemp(prefix="tracker-bench."))
     procs = Procs(tmp)
     try:
-        return run(Settings.from_env(), procs)
+        return body(procs)
     except HarnessError as exc:
         print(f"bench: harness failure: {exc}", file=sys.stderr)
         return 2
@@ -735,6 +739,10 @@ def main() -> int:
         procs.stop_all()
         if own_tmp:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main() -> int:
+    return harness(lambda procs: run(Settings.from_env(), procs))
 
 
 if __name__ == "__main__":

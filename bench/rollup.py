@@ -33,12 +33,9 @@ import platform
 import pstats
 import random
 import re
-import shutil
-import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -48,7 +45,7 @@ from typing import Any
 
 import redis
 from flask.testing import FlaskClient
-from redirect import ROOT, HarnessError, Procs, env_int, start_redis
+from redirect import ROOT, HarnessError, Procs, env_int, harness, start_redis
 
 RESULTS = ROOT / "bench" / "results" / "rollup.json"
 SECRET_KEY = "bench-secret-key-not-for-production"
@@ -979,29 +976,17 @@ def write_json(
 
 
 def main() -> int:
-    def on_signal(signum: int, _frame: Any) -> None:
-        raise SystemExit(128 + signum)
+    def body(procs: Procs) -> int:
+        try:
+            return run(Settings.from_env(), procs)
+        except RollupFailed as exc:
+            print(f"bench: ROLL-UP FAILED: {exc}", file=sys.stderr)
+            return 1
+        except (redis.RedisError, OSError) as exc:
+            print(f"bench: harness failure: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 2
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
-    own_tmp = "BENCH_TMP" not in os.environ
-    tmp = Path(os.environ.get("BENCH_TMP") or tempfile.mkdtemp(prefix="tracker-bench."))
-    procs = Procs(tmp)
-    try:
-        return run(Settings.from_env(), procs)
-    except HarnessError as exc:
-        print(f"bench: harness failure: {exc}", file=sys.stderr)
-        return 2
-    except RollupFailed as exc:
-        print(f"bench: ROLL-UP FAILED: {exc}", file=sys.stderr)
-        return 1
-    except (redis.RedisError, OSError) as exc:
-        print(f"bench: harness failure: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        procs.stop_all()
-        if own_tmp:
-            shutil.rmtree(tmp, ignore_errors=True)
+    return harness(body)
 
 
 if __name__ == "__main__":

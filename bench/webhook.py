@@ -30,10 +30,8 @@ import platform
 import re
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -58,6 +56,7 @@ from redirect import (
     env_int,
     free_port,
     granian_argv,
+    harness,
     http_request,
     log_tail,
     parse_wrk,
@@ -625,23 +624,7 @@ def run(settings: Settings, options: Options, procs: Procs) -> int:
 
 
 def main() -> int:
-    def on_signal(signum: int, _frame: Any) -> None:
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
-    own_tmp = "BENCH_TMP" not in os.environ
-    tmp = Path(os.environ.get("BENCH_TMP") or tempfile.mkdtemp(prefix="tracker-bench."))
-    procs = Procs(tmp)
-    try:
-        return run(settings_from_env(), Options.from_env(), procs)
-    except HarnessError as exc:
-        print(f"bench: harness failure: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        procs.stop_all()
-        if own_tmp:
-            shutil.rmtree(tmp, ignore_errors=True)
+    return harness(lambda procs: run(settings_from_env(), Options.from_env(), procs))
 
 
 if __name__ == "__main__":
