@@ -186,3 +186,14 @@ def run_worker(r: redis.Redis):
                     os.environ[k] = v
 
     return run
+
+
+@pytest.fixture
+def scenario(api, server, visitor, run_worker) -> Any:
+    """The hand-computed brand of tests/test_reports.py (Scenario), played and rolled up."""
+    from tests.test_reports import Scenario
+
+    s = Scenario(api, server, visitor)
+    s.play()
+    run_worker()
+    return s

@@ -16,7 +16,6 @@ from playwright.sync_api import expect
 
 from tests import browser as browser_plugin
 from tests.browser import Tab
-from tests.test_reports import POSTED, Scenario
 from tracker import queues
 from tracker.brands.model import revoke_api_key
 
@@ -73,34 +72,6 @@ def dash(server) -> Iterator[Any]:
     yield make
     for d in opened:
         d.http.close()
-
-
-@pytest.fixture
-def scenario(api, server, visitor, run_worker) -> Scenario:
-    s = Scenario(api, server, visitor)
-    s.play()
-    run_worker()
-    return s
-
-
-def add_clear_difference(s: Scenario) -> None:
-    """Six more micro long-running and celebrity 24-hour promotions (as in test_reports), two orders each.
-
-    Micro: spend 15940 + 6 x 1000 + 1500 = 23440 over 16 conversions -> 1465 (14.65 USD).
-    Celebrity: 200000 + 6 x 90000 + 1500 = 741500 over 15 conversions -> 49433 (494.33 USD).
-    """
-    for n in range(6):
-        for name, followers, style, fee, revenue in (
-            ("m", 30_000, "long_running", 1_000, 5_000),
-            ("c", 3_000_000, "timeboxed", 90_000, 20_000),
-        ):
-            inf = s.api.create("/influencers", handle=f"{name}{n}", platform="tiktok", followers=followers)
-            code = f"{name.upper()}{n}"
-            s.api.create("/promotions", campaign_id=s.promos["A"]["campaign_id"], influencer_id=inf["id"],
-                         style=style, posted_at=POSTED.isoformat(), cost={"flat_fee": fee + 100 * n},
-                         discount_codes=[code])  # fmt: skip
-            for k in range(2):  # micro orders spread over days, celebrity ones within the story's day
-                s.order(f"{code}-{k}", revenue, code, 5 + k + (24 * n if style == "long_running" else 2 * n))
 
 
 # -- signing in -----------------------------------------------------------------------------
@@ -478,7 +449,7 @@ def test_browser_sorts_the_influencers_and_downloads_the_csv_as_shown(tab, api, 
 
 @pytest.mark.slow
 def test_browser_comparison_with_its_verdict_and_charts(tab, api, scenario, run_worker):
-    add_clear_difference(scenario)
+    scenario.add_clear_difference()
     run_worker()
     sign_in(tab, api.key, "/dashboard/comparison")
     cpc = tab.page.locator('#comparison tr[data-metric="cost_per_conversion"] td').all_inner_texts()

@@ -83,6 +83,23 @@ class Scenario:
         url = f"{self.server.url}/{self.links[name]['code']}"
         assert self.visitor.request(method, url, headers={"User-Agent": ua}, allow_redirects=False).status_code == 302
 
+    def add_clear_difference(self):
+        """Six more micro long-running and celebrity 24-hour promotions, two orders each, so the
+        bootstrap has promotions to resample. With play(): micro 23440 spend over 16 conversions
+        (14.65 USD each), celebrity 741500 over 15 (494.33 USD each)."""
+        for n in range(6):
+            for name, followers, style, fee, revenue in (
+                ("m", 30_000, "long_running", 1_000, 5_000),
+                ("c", 3_000_000, "timeboxed", 90_000, 20_000),
+            ):
+                inf = self.api.create("/influencers", handle=f"{name}{n}", platform="tiktok", followers=followers)
+                code = f"{name.upper()}{n}"
+                self.api.create("/promotions", campaign_id=self.promos["A"]["campaign_id"], influencer_id=inf["id"],
+                                style=style, posted_at=POSTED.isoformat(), cost={"flat_fee": fee + 100 * n},
+                                discount_codes=[code])  # fmt: skip
+                for k in range(2):  # micro orders spread over days, celebrity ones within the story's day
+                    self.order(f"{code}-{k}", revenue, code, 5 + k + (24 * n if style == "long_running" else 2 * n))
+
     def play(self):
         self.order("o1", 5000, "MICROA", 2)
         self.order("o2", 3000, "MICROA", 30)
@@ -104,14 +121,6 @@ class Scenario:
         for ua in (UA1, UA2, UA3, UA4):
             self.click("C", ua)
         self.click("C", UA1, "HEAD")
-
-
-@pytest.fixture
-def scenario(api, server, visitor, run_worker) -> Scenario:
-    s = Scenario(api, server, visitor)
-    s.play()
-    run_worker()
-    return s
 
 
 def rows_by(api, by, **params):
@@ -204,19 +213,7 @@ def test_the_comparison_of_micro_long_running_and_celebrity_24h(scenario, api):
 
 def test_a_clear_difference_gets_a_plain_verdict(api, server, visitor, run_worker):
     s = Scenario(api, server, visitor)
-    for n in range(6):  # more promotions, so the bootstrap has something to resample
-        for name, followers, style, fee, revenue in (
-            ("m", 30_000, "long_running", 1_000, 5_000),
-            ("c", 3_000_000, "timeboxed", 90_000, 20_000),
-        ):
-            inf = api.create("/influencers", handle=f"{name}{n}", platform="tiktok", followers=followers)
-            camp_id = s.promos["A"]["campaign_id"]
-            code = f"{name.upper()}{n}"
-            cost = {"flat_fee": fee + 100 * n}
-            api.create("/promotions", campaign_id=camp_id, influencer_id=inf["id"], style=style,
-                       posted_at=POSTED.isoformat(), cost=cost, discount_codes=[code])  # fmt: skip
-            for k in range(2):
-                s.order(f"{code}-{k}", revenue, code, 5 + k)
+    s.add_clear_difference()
     run_worker()
     result = api.get("/reports/comparison").json()
     diff = result["cost_per_conversion_difference"]
