@@ -24,7 +24,6 @@ from flask import (
     session,
     url_for,
 )
-from flask.sessions import NullSession
 from werkzeug.exceptions import HTTPException
 
 from tracker import auth, keys
@@ -70,15 +69,9 @@ def _signed_in_brand() -> dict[str, Any] | None:
 
 @bp.before_request
 def _guard() -> Any:
-    """Before every dashboard request: a working session, the CSRF check on POSTs, the brand."""
+    """Before every dashboard request: the CSRF check on POSTs, then the signed-in brand."""
     if request.endpoint == "dashboard.static":
         return None
-    if isinstance(session, NullSession):
-        # The app derives its session key on its first request, after this request's session was
-        # opened without one: ask again (GET), or refuse the form (its token cannot be checked).
-        if request.method == "GET":
-            return redirect(request.full_path if request.query_string else request.path, 307)
-        return _csrf_failed()
     if request.method == "POST" and not _csrf_ok():
         return _csrf_failed()
     if request.endpoint in PUBLIC:
