@@ -134,6 +134,12 @@ def create_wsgi(config: dict[str, Any] | None = None) -> Any:
     from tracker.webhooks.fast import WebhookFront
 
     app = create_app(config)
-    front = Redirector(WebhookFront(app), app.extensions["redis"], app.config, app.extensions["signing_keys"].current)
+    front = Redirector(
+        WebhookFront(app),
+        app.extensions["redis"],
+        app.config,
+        app.extensions["signing_keys"].current,
+        app.extensions["lookups"].raw,
+    )
     front.flask_app = app
     return front

@@ -34,7 +34,9 @@ _302 = [("Cache-Control", "private, no-store"), ("Content-Length", "0")]
 
 
 class Redirector:
-    def __init__(self, app: Any, r: redis.Redis, config: dict[str, Any], secret: Callable[[], bytes]):
+    def __init__(
+        self, app: Any, r: redis.Redis, config: dict[str, Any], secret: Callable[[], bytes], raw: Raw | None = None
+    ):
         self.app = app  # the Flask app: every path that is not a short code
         self.r = r
         self.secret = secret
@@ -42,7 +44,7 @@ class Redirector:
         self.stale = float(config["LINK_STALE_SECONDS"])
         self.country_header = "HTTP_" + config["COUNTRY_HEADER"].upper().replace("-", "_")
         self.proxy_count = int(config["PROXY_COUNT"])
-        self.raw = Raw(r)
+        self.raw = raw or Raw(r)  # the process's hot-path connections (shared with the webhooks)
         self.spool = Spool(config["SPOOL_DIR"], r)
         if self.spool.pending():
             self.spool.start()  # clicks spooled before a restart
