@@ -557,13 +557,14 @@ def time_report(brand: Brand, path: str, calls: int) -> Latency:
 
 
 def rollup_fields(r: redis.Redis, brand: Brand) -> int:
-    """Fields of every roll-up hash a report reads: what its cost grows with (not the events)."""
+    """Values a report over all dates reads (daily roll-up fields, all-time histograms): what its
+    cost grows with, not the events."""
     from tracker import keys
 
     with r.pipeline(transaction=False) as pipe:
         for link in brand.links:
             pipe.hlen(keys.promotion_days(brand.id, link.promotion_id))
-            pipe.hlen(keys.ttc_histogram(brand.id, link.promotion_id))
+            pipe.exists(keys.ttc_all_time(brand.id, link.promotion_id))
         pipe.hlen(keys.unattributed_days(brand.id))
         return sum(int(x) for x in pipe.execute())
 

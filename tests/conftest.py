@@ -189,6 +189,14 @@ def run_worker(r: redis.Redis):
 
 
 @pytest.fixture
+def shop(api, server, visitor) -> Any:
+    """A brand's promotion, link, discount code and webhook secrets (tests/test_conversions.py's Shop)."""
+    from tests.test_conversions import Shop
+
+    return Shop(api, server, visitor)
+
+
+@pytest.fixture
 def scenario(api, server, visitor, run_worker) -> Any:
     """The hand-computed brand of tests/test_reports.py (Scenario), played and rolled up."""
     from tests.test_reports import Scenario

@@ -140,6 +140,31 @@ def test_entries_a_crashed_consumer_left_pending_are_counted_once(api, server, v
     assert r.xpending(stream, clicks.GROUP)["pending"] == 0
 
 
+def test_a_script_lost_mid_roll_up_is_loaded_again_and_nothing_is_lost(api, r, redis_url, monkeypatch):
+    """The roll-up sends batch k's script with the read of batch k+1 and builds it meanwhile; Redis
+    forgetting the script between two batches (restart, SCRIPT FLUSH) must cost nothing."""
+    from workers import settings
+
+    link = api.link()
+    now = int(time.time() * 1000)
+    for i in range(23):
+        add_event(r, api.brand["id"], link, f"f{i}", now, visitor=f"v{i}")
+    prepare, calls = clicks._prepare, []
+
+    def prepare_and_flush(*args):
+        calls.append(len(args[3]))
+        if len(calls) in (2, 4):
+            r.script_flush()  # while the previous batch's script is on its way to Redis, or after
+        return prepare(*args)
+
+    monkeypatch.setattr(clicks, "_prepare", prepare_and_flush)
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    assert clicks.consume(r, api.brand["id"], "me", settings(), batch_size=5) == 23
+    assert calls == [5, 5, 5, 5, 3]
+    assert stats(api, link) == {"clicks": 23, "unique_clicks": 23, "bot_hits": 0}
+    assert r.xpending(keys.clicks_stream(api.brand["id"]), clicks.GROUP)["pending"] == 0
+
+
 def test_the_scheduler_enqueues_one_roll_up_per_interval(r):
     from tracker import queues
     from workers import scheduler

@@ -43,11 +43,6 @@ class Shop:
         return self.api.get(f"/conversions/{cid}").json()
 
 
-@pytest.fixture
-def shop(api, server, visitor) -> Shop:
-    return Shop(api, server, visitor)
-
-
 def order(shop, **kw):
     kw.setdefault("order_id", f"o-{time.time_ns()}")
     kw.setdefault("amount", 4990)

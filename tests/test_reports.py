@@ -263,22 +263,74 @@ def test_currencies_without_a_rate_are_reported_apart(scenario, api, r):
     assert a["revenue"] == 7000 and a["unconverted_revenue"] == {"EUR": 2000}
 
 
-def test_time_to_conversion_median_and_p90(api, server, visitor, run_worker):
-    from tests.test_conversions import Shop
+def orders_after_clicks(shop, hours: tuple[float, ...]) -> list[datetime]:
+    """One click and one order by its click id `h` hours later, for each h; returns the orders' times."""
+    from tracker import clickid
 
-    shop = Shop(api, server, visitor)
-    for hours in (1, 2, 2, 3, 10):
+    times = []
+    for h in hours:
         tid = shop.click()
-        from tracker import clickid
-
         clicked = datetime.fromtimestamp(clickid.verify(tid, [b"test-secret-key"]).ts_ms / 1000, UTC)
-        shop.post("generic", platforms.generic_order(shop.secrets["generic"], order_id=f"t{hours}-{time.time_ns()}",
-                                                     amount=100, currency="USD", click_id=tid,
-                                                     occurred_at=clicked + timedelta(hours=hours)))  # fmt: skip
+        times.append(clicked + timedelta(hours=h))
+        resp = shop.post("generic", platforms.generic_order(shop.secrets["generic"], order_id=f"t{h}-{time.time_ns()}",
+                                                            amount=100, currency="USD", click_id=tid,
+                                                            occurred_at=times[-1]))  # fmt: skip
+        assert resp.status_code == 200, resp.text
+    return times
+
+
+def test_time_to_conversion_median_and_p90(api, shop, run_worker):
+    orders_after_clicks(shop, (1, 2, 2, 3, 10))
     run_worker()
     row = api.get("/reports", params={"by": "promotion"}).json()["rows"][0]
     assert row["median_time_to_conversion_seconds"] == pytest.approx(7200, rel=0.03)
     assert row["p90_time_to_conversion_seconds"] == pytest.approx(36000, rel=0.03)
+
+
+def test_time_to_conversion_within_dates_counts_only_their_orders(api, shop, run_worker):
+    """Reports covering all of a promotion's conversions read its all-time histogram; narrower
+    dates sum its histograms by day: both must give the figures of the orders in the dates."""
+    times = orders_after_clicks(shop, (1, 1, 1, 48, 50))
+    run_worker()
+    early, late = times[0].date(), times[3].date()  # 47 hours apart: never the same day
+
+    def row(**dates):
+        return api.get("/reports", params={"by": "promotion", **dates}).json()["rows"][0]
+
+    def figures(r):
+        return r["conversions"], r["median_time_to_conversion_seconds"], r["p90_time_to_conversion_seconds"]
+
+    every = figures(row())
+    assert every == figures(row(**{"from": early.isoformat(), "to": late.isoformat()}))
+    assert every[0] == 5 and every[1] == pytest.approx(3600, rel=0.03) and every[2] == pytest.approx(180000, rel=0.03)
+    first = figures(row(to=early.isoformat()))
+    assert first[0] == 3 and first[1] == first[2] == pytest.approx(3600, rel=0.03)
+    second = figures(row(**{"from": late.isoformat()}))
+    assert second[0] == 2
+    assert second[1] == pytest.approx(48 * 3600, rel=0.03) and second[2] == pytest.approx(50 * 3600, rel=0.03)
+
+
+def test_roll_ups_made_before_the_all_time_histogram_are_migrated_once(api, shop, r, run_worker):
+    def row():
+        return api.get("/reports", params={"by": "promotion"}).json()["rows"][0]
+
+    orders_after_clicks(shop, (1, 2, 2, 3, 10))
+    run_worker()
+    before = row()
+    # The layout of the first release: histograms by day only, and no record of the migration.
+    r.delete(keys.ttc_all_time(api.brand["id"], before["promotion"]), keys.schema(api.brand["id"]))
+    assert row()["median_time_to_conversion_seconds"] is None
+    run_worker()
+    assert row() == before
+    assert r.hexists(keys.schema(api.brand["id"]), "ttc-all-time")
+    run_worker()  # migrated once: a second run adds nothing
+    assert row() == before
+    orders_after_clicks(shop, (10, 10))  # new orders count once, on top
+    run_worker()
+    after = row()
+    assert after["conversions"] == 7
+    assert after["median_time_to_conversion_seconds"] == pytest.approx(3 * 3600, rel=0.03)
+    assert after["p90_time_to_conversion_seconds"] == pytest.approx(36000, rel=0.03)
 
 
 def test_refresh_on_demand_returns_a_job_with_progress(api, server, visitor, r, new_brand):

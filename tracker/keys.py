@@ -178,8 +178,20 @@ def unattributed_days(brand_id: str) -> str:
 
 
 def ttc_histogram(brand_id: str, promotion_id: str) -> str:
-    """Hash '<yyyymmdd>:<bin>' -> conversions whose time from click fell in that log bin."""
+    """Hash '<yyyymmdd>:<bin>' -> conversions of that day whose time from click fell in that log
+    bin: what reports over a date range read."""
     return f"{_b(brand_id)}:ttc:{promotion_id}"
+
+
+def ttc_all_time(brand_id: str, promotion_id: str) -> str:
+    """String of big-endian u32 counters (BITFIELD), counter i = conversions in log bin i, all
+    days: what reports covering the promotion's whole life read, in one fixed-size value."""
+    return f"{_b(brand_id)}:ttca:{promotion_id}"
+
+
+def schema(brand_id: str) -> str:
+    """Hash of the brand's roll-up migrations done: '<name>' -> when."""
+    return f"{_b(brand_id)}:schema"
 
 
 def applied_event(brand_id: str, entry_id: str) -> str:

@@ -21,6 +21,11 @@ def _bytes(value: Any) -> bytes:
     return value if isinstance(value, bytes) else str(value).encode()
 
 
+def command(*args: Any) -> bytes:
+    """One command packed, its arguments bytes, str or numbers."""
+    return pack([_bytes(a) for a in args])
+
+
 class Raw:
     def __init__(self, r: redis.Redis):
         self.pool = r.connection_pool
@@ -29,7 +34,7 @@ class Raw:
 
     def call(self, *args: Any) -> Any:
         """Send one command, return its reply; ConnectionError on failure, ResponseError as Redis says."""
-        packed = pack([_bytes(a) for a in args])
+        packed = command(*args)
         try:
             conn = self.free.pop()
         except IndexError:

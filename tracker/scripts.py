@@ -111,18 +111,19 @@ return {1, conv, string.format('%.0f', delta)}
 """
 
 # Fold a batch of conversion events into roll-ups and acknowledge them, each entry once.
-# KEYS: stream, then per event 4 keys: applied marker, hourly hash and daily hash (the
-#   promotion's, or the brand's unattributed ones), time-to-conversion histogram (or the marker
-#   again: none).
+# KEYS: stream, then per event 5 keys: applied marker, hourly hash and daily hash (the
+#   promotion's, or the brand's unattributed ones), the time-to-conversion histograms by day and
+#   of all time (or the marker again: none).
 # ARGV: group, marker ttl, then per event: entry id, n and n (field, integer delta) pairs for the
-#   hourly hash, m and m pairs for the daily hash, then h and h histogram fields.
+#   hourly hash, m and m pairs for the daily hash, then h and h (day histogram field, bin) pairs.
 APPLY_CONVERSIONS = """
 local stream, group, ttl = KEYS[1], ARGV[1], tonumber(ARGV[2])
 local a = 3
 local applied = 0
-local n_events = (#KEYS - 1) / 4
+local n_events = (#KEYS - 1) / 5
 for i = 0, n_events - 1 do
-  local marker, hourly, daily, hist = KEYS[2 + i*4], KEYS[3 + i*4], KEYS[4 + i*4], KEYS[5 + i*4]
+  local k = 2 + i*5
+  local marker, hourly, daily, hist, total = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4]
   local entry = ARGV[a]
   a = a + 1
   local fresh = redis.call('SET', marker, 1, 'NX', 'EX', ttl)
@@ -137,11 +138,38 @@ for i = 0, n_events - 1 do
   local m = tonumber(ARGV[a])
   a = a + 1
   for j = 1, m do
-    if fresh then redis.call('HINCRBY', hist, ARGV[a], 1) end
-    a = a + 1
+    if fresh then
+      redis.call('HINCRBY', hist, ARGV[a], 1)
+      redis.call('BITFIELD', total, 'OVERFLOW', 'SAT', 'INCRBY', 'u32', '#' .. ARGV[a + 1], 1)
+    end
+    a = a + 2
   end
   if fresh then applied = applied + 1 end
   redis.call('XACK', stream, group, entry)
 end
 return applied
+"""
+
+# Once per brand, for roll-ups made before the all-time time-to-conversion histograms: build
+# each promotion's from its histogram by day, and record the migration, in one atomic step (no
+# roll-up runs in between). KEYS: the schema hash, then per promotion its day hash and its
+# all-time string. ARGV: the migration's name, when. Returns promotions migrated, -1 if done before.
+MIGRATE_TTC_ALL_TIME = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return -1 end
+local done = 0
+for i = 2, #KEYS, 2 do
+  local sums = {}
+  local flat = redis.call('HGETALL', KEYS[i])
+  for j = 1, #flat, 2 do
+    local bin = tonumber(string.match(flat[j], ':(%d+)$'))
+    sums[bin] = (sums[bin] or 0) + tonumber(flat[j + 1])
+  end
+  redis.call('DEL', KEYS[i + 1])
+  for bin, count in pairs(sums) do
+    redis.call('BITFIELD', KEYS[i + 1], 'OVERFLOW', 'SAT', 'INCRBY', 'u32', '#' .. bin, count)
+  end
+  if #flat > 0 then done = done + 1 end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return done
 """

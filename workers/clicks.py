@@ -15,7 +15,7 @@ import redis
 
 from tracker import keys, scripts
 from tracker.useragent import classify
-from workers.streams import GROUP, Entries, PostedAt, fold, hour_of, since_posting
+from workers.streams import GROUP, Entries, PostedAt, Prepared, fold, hour_of, since_posting
 
 
 def consume(
@@ -23,11 +23,12 @@ def consume(
     progress: Callable[[int], None] | None = None,
 ) -> int:  # fmt: skip
     """Fold the brand's new clicks into its counters; returns how many were counted."""
-    return fold(r, brand_id, keys.clicks_stream(brand_id), scripts.APPLY_CLICKS, _apply, consumer, cfg, batch_size,
+    return fold(r, brand_id, keys.clicks_stream(brand_id), scripts.APPLY_CLICKS, _prepare, consumer, cfg, batch_size,
                 progress)  # fmt: skip
 
 
-def _apply(r: redis.Redis, apply: Any, brand_id: str, stream: str, entries: Entries, ttl: int, posted: PostedAt) -> int:
+def _prepare(r: redis.Redis, brand_id: str, stream: str, entries: Entries, ttl: int, posted: PostedAt) -> Prepared:
+    """The keys and arguments of one run of the apply script for a batch; None when none is needed."""
     pairs: list[str] = []  # per event: click record key, last-unique key
     shared: dict[str, int] = {}  # link totals and promotion hours keys, passed once per batch
     argv: list[Any] = [GROUP, ttl]
@@ -53,5 +54,5 @@ def _apply(r: redis.Redis, apply: Any, brand_id: str, stream: str, entries: Entr
         argv += [entry_id, ts, hour_of(ts), b"1" if bot else b"0", record, since_posting(ts, posted(promotion)),
                  totals, hours, days]  # fmt: skip
     if not pairs:
-        return 0
-    return int(apply(keys=[stream, *pairs, *shared], args=argv))
+        return None
+    return [stream, *pairs, *shared], argv

@@ -11,19 +11,24 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import redis
 
 from tracker import keys, scripts
-from workers.streams import GROUP, Entries, PostedAt, fold, hour_of, since_posting
+from tracker.rawredis import Raw
+from workers.streams import GROUP, Entries, PostedAt, Prepared, fold, hour_of, since_posting
 
 TTC_BASE = 1.04  # time-to-conversion histogram bins grow 4% each: medians to within ~2%
+TTC_ALL_TIME = "ttc-all-time"  # the migration that added the all-time histograms (2026-11)
+
+
+TTC_MAX_BIN = 441  # 366 days: attribution windows are at most 365
 
 
 def ttc_bin(seconds: int) -> int:
-    return int(math.log(max(seconds, 1), TTC_BASE))
+    return min(int(math.log(max(seconds, 1), TTC_BASE)), TTC_MAX_BIN)
 
 
 def ttc_value(bin_: int) -> int:
@@ -36,12 +41,23 @@ def consume(
     progress: Callable[[int], None] | None = None,
 ) -> int:  # fmt: skip
     """Fold the brand's new orders and refunds into its roll-ups; returns how many were applied."""
-    return fold(r, brand_id, keys.conversions_stream(brand_id), scripts.APPLY_CONVERSIONS, _apply, consumer, cfg,
+    migrate(r, brand_id)
+    return fold(r, brand_id, keys.conversions_stream(brand_id), scripts.APPLY_CONVERSIONS, _prepare, consumer, cfg,
                 batch_size, progress)  # fmt: skip
 
 
+def migrate(r: redis.Redis, brand_id: str) -> None:
+    """Roll-ups made before a change of their layout are brought up to it, once per brand."""
+    if r.hexists(keys.schema(brand_id), TTC_ALL_TIME):
+        return
+    promotions = sorted(p.decode() for p in r.hkeys(keys.entities(brand_id, "promotion")))
+    ttc_keys = [k for p in promotions for k in (keys.ttc_histogram(brand_id, p), keys.ttc_all_time(brand_id, p))]
+    when = datetime.now(UTC).isoformat(timespec="seconds")
+    Raw(r).script(scripts.MIGRATE_TTC_ALL_TIME, [keys.schema(brand_id), *ttc_keys], [TTC_ALL_TIME, when])
+
+
 def _increments(f: dict[str, str], record: dict[str, Any] | None, posted: PostedAt) -> tuple[str, list, list, list]:
-    """(target, hourly [(field, delta)], daily [(field, delta)], [histogram fields]) for one entry."""
+    """(target, hourly [(field, delta)], daily [(field, delta)], [(day histogram field, bin)]) for one entry."""
     if f["kind"] == "order":
         status, promotion, reason = f["status"], f["promotion"], f.get("reason", "")
         at, currency, amount, refunded = int(f["at"]), f["currency"], int(f["amount"]), int(f.get("refunded", 0))
@@ -49,7 +65,8 @@ def _increments(f: dict[str, str], record: dict[str, Any] | None, posted: Posted
         net, hist = amount - refunded, []
         if status == "attributed" and f.get("click_at"):
             ttc = (at - int(f["click_at"])) // 1000
-            hist.append(f"{hour_of(at)[:8]}:{ttc_bin(ttc)}")
+            bin_ = ttc_bin(ttc)
+            hist.append((f"{hour_of(at)[:8]}:{bin_}", bin_))
     else:  # a refund: its delta lands in the bucket of its order
         if record is None:
             return "", [], [], []
@@ -80,7 +97,8 @@ def _increments(f: dict[str, str], record: dict[str, Any] | None, posted: Posted
     return ("unattributed" if status != "attributed" else promotion), hourly, daily, hist
 
 
-def _apply(r: redis.Redis, apply: Any, brand_id: str, stream: str, entries: Entries, ttl: int, posted: PostedAt) -> int:
+def _prepare(r: redis.Redis, brand_id: str, stream: str, entries: Entries, ttl: int, posted: PostedAt) -> Prepared:
+    """The keys and arguments of one run of the apply script for a batch; None when none is needed."""
     decoded = [(eid, {k.decode(): v.decode() for k, v in raw.items()} if raw else None) for eid, raw in entries]
     refund_ids = sorted({f["id"] for _, f in decoded if f and f["kind"] == "refund"})
     records = {}
@@ -96,18 +114,19 @@ def _apply(r: redis.Redis, apply: Any, brand_id: str, stream: str, entries: Entr
         target, hourly, daily, hist = _increments(f, records.get(f["id"]), posted)
         marker = keys.applied_event(brand_id, entry_id.decode() if isinstance(entry_id, bytes) else entry_id)
         if not target:
-            keys_ += [marker, marker, marker, marker]
+            keys_ += [marker, marker, marker, marker, marker]
         elif target == "unattributed":
-            keys_ += [marker, keys.unattributed_hours(brand_id), keys.unattributed_days(brand_id), marker]
+            keys_ += [marker, keys.unattributed_hours(brand_id), keys.unattributed_days(brand_id), marker, marker]
         else:
             keys_ += [
                 marker,
                 keys.promotion_hours(brand_id, target),
                 keys.promotion_days(brand_id, target),
                 keys.ttc_histogram(brand_id, target),
+                keys.ttc_all_time(brand_id, target),
             ]
         argv += [entry_id, len(hourly), *[x for pair in hourly for x in pair]]
-        argv += [len(daily), *[x for pair in daily for x in pair], len(hist), *hist]
+        argv += [len(daily), *[x for pair in daily for x in pair], len(hist), *[x for pair in hist for x in pair]]
     if len(keys_) == 1:
-        return 0
-    return int(apply(keys=keys_, args=argv))
+        return None
+    return keys_, argv

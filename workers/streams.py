@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -13,74 +14,126 @@ from typing import Any
 import redis
 
 from tracker import keys
-from tracker.rawredis import Raw
+from tracker.rawredis import command
 
 GROUP = "rollup"
 
 Entries = list[tuple[bytes, dict[bytes, bytes]]]
 
 
-def drain(
-    r: redis.Redis,
-    stream: str,
-    consumer: str,
-    claim_idle_ms: int,
-    batch_size: int,
-    apply: Callable[[Entries], int],
-    progress: Callable[[int], None] | None = None,
-) -> tuple[int, int]:
-    """Apply every entry nobody acknowledged: first those a crashed consumer left pending (idle
-    longer than `claim_idle_ms`), then the new ones. Returns (entries read, entries applied)."""
+Prepared = tuple[list[str], list[Any]] | None  # one run of an apply script: (keys, args); None: nothing
+
+
+def fold(
+    r: redis.Redis, brand_id: str, stream: str, script: str, build: Callable[..., Prepared], consumer: str,
+    cfg: dict[str, Any], batch_size: int, progress: Callable[[int], None] | None = None,
+) -> int:  # fmt: skip
+    """Apply every entry of `stream` nobody acknowledged, each batch turned by `build` into one run
+    of the Lua `script` that applies and acknowledges it; then trim entries past the retention.
+    Returns how many were applied.
+
+    First the entries a crashed consumer left pending (idle longer than CLAIM_IDLE_SECONDS), then
+    the new ones, read ahead: while Redis runs batch k's script, this process already builds batch
+    k+1 (read with the script, on the same connection). An entry read but not yet applied stays
+    pending in the group, so a crash anywhere loses nothing and counts nothing twice: the next
+    roll-up claims it, and the script skips events it already counted.
+    """
     try:
         r.xgroup_create(stream, GROUP, id="0", mkstream=True)
     except redis.ResponseError as exc:
         if "BUSYGROUP" not in str(exc):
             raise
+    ttl = cfg["EVENT_RETENTION_DAYS"] * 86400
+    posted = PostedAt(r, brand_id)
     read = applied = 0
 
-    def step(entries: Entries) -> None:
-        nonlocal read, applied
+    def take(entries: Entries) -> Prepared:
+        nonlocal read
         read += len(entries)
         if progress:  # as soon as a batch is taken, before it is applied
             progress(read)
-        applied += apply(entries)
+        return build(r, brand_id, stream, entries, ttl, posted)
 
-    start: Any = "0-0"
-    while True:
-        reply = r.xautoclaim(stream, GROUP, consumer, claim_idle_ms, start, count=batch_size)
-        start, entries = reply[0], reply[1]
+    conn = Conn(r)
+    try:
+        sha = conn.load(script)
+        start: Any = "0-0"
+        while True:  # pending entries of crashed consumers: rare, one batch at a time
+            reply = r.xautoclaim(stream, GROUP, consumer, cfg["CLAIM_IDLE_SECONDS"] * 1000, start, count=batch_size)
+            start, entries = reply[0], reply[1]
+            if entries and (prepared := take(entries)):
+                applied += conn.evalsha(sha, script, *prepared)
+            if start in (b"0-0", "0-0"):
+                break
+        new = (b"XREADGROUP", b"GROUP", GROUP, consumer, b"COUNT", batch_size, b"STREAMS", stream, b">")
+        conn.send(new)
+        entries = _entries(conn.read())
         if entries:
-            step(entries)
-        if start in (b"0-0", "0-0"):
-            break
-    while True:
-        reply = r.xreadgroup(GROUP, consumer, {stream: ">"}, count=batch_size)
-        if not reply or not reply[0][1]:
-            break
-        step(reply[0][1])
-    return read, applied
-
-
-def fold(
-    r: redis.Redis, brand_id: str, stream: str, script: str, build: Callable[..., int], consumer: str,
-    cfg: dict[str, Any], batch_size: int, progress: Callable[[int], None] | None = None,
-) -> int:  # fmt: skip
-    """Drain `stream`, each batch turned by `build` into one run of the Lua `script` that applies
-    and acknowledges it; then trim entries past the retention. Returns how many were applied."""
-    raw = Raw(r)
-
-    def run_script(keys: list[str], args: list[Any]) -> Any:
-        return raw.script(script, keys, args)
-
-    ttl = cfg["EVENT_RETENTION_DAYS"] * 86400
-    posted = PostedAt(r, brand_id)
-
-    def apply_batch(entries: Entries) -> int:
-        return build(r, run_script, brand_id, stream, entries, ttl, posted)
-
-    _, applied = drain(r, stream, consumer, cfg["CLAIM_IDLE_SECONDS"] * 1000, batch_size, apply_batch, progress)
+            conn.send(new)  # batch k+1 is read while batch k is built
+        prepared = take(entries) if entries else None
+        while entries:
+            if prepared:
+                conn.send((b"EVALSHA", sha, len(prepared[0]), *prepared[0], *prepared[1]))
+            entries = _entries(conn.read())  # batch k+1
+            if entries:
+                conn.send(new)  # batch k+2, behind batch k's script
+            following = take(entries) if entries else None  # while Redis runs batch k's script
+            if prepared:
+                applied += conn.script_reply(sha, script, prepared, pending_read=bool(entries))
+            prepared = following
+    finally:
+        conn.close()
     r.xtrim(stream, minid=int(time.time() * 1000) - ttl * 1000, approximate=True)
     return applied
+
+
+def _entries(reply: Any) -> Entries:
+    """XREADGROUP's raw reply (RESP3: {stream: entries}; RESP2: [[stream, entries]]) as
+    [(id, {field: value})]; no reply (nil) when nothing is new."""
+    if not reply:
+        return []
+    entries = next(iter(reply.values())) if isinstance(reply, dict) else reply[0][1]
+    return [(eid, dict(zip(flat[::2], flat[1::2], strict=True)) if flat else {}) for eid, flat in entries]
+
+
+class Conn:
+    """One connection of the roll-up, commands sent ahead of their replies (pipelined by hand):
+    replies come back in the order the commands were sent."""
+
+    def __init__(self, r: redis.Redis):
+        self.conn = r.connection_pool.make_connection()
+        self.held: deque[Any] = deque()  # replies read off the wire before their turn
+
+    def send(self, *commands: tuple[Any, ...]) -> None:
+        self.conn.send_packed_command([command(*c) for c in commands], check_health=False)
+
+    def read(self) -> Any:
+        if self.held:
+            return self.held.popleft()
+        return self.conn.read_response(disable_decoding=True)
+
+    def load(self, script: str) -> bytes:
+        self.send((b"SCRIPT", b"LOAD", script))
+        return bytes(self.read())
+
+    def evalsha(self, sha: bytes, script: str, keys_: list[str], args: list[Any]) -> int:
+        self.send((b"EVALSHA", sha, len(keys_), *keys_, *args))
+        return self.script_reply(sha, script, (keys_, args), pending_read=False)
+
+    def script_reply(self, sha: bytes, script: str, prepared: tuple[list[str], list[Any]], pending_read: bool) -> int:
+        """The reply of an EVALSHA sent earlier. Redis lost the script (restarted, SCRIPT FLUSH):
+        load it and run the batch again, after taking the reply of the read sent behind it."""
+        try:
+            return int(self.read())
+        except redis.exceptions.NoScriptError:
+            held = [self.read()] if pending_read else []  # the read's reply may be nil: keep it all the same
+            self.load(script)
+            result = self.evalsha(sha, script, *prepared)
+            self.held.extend(held)
+            return result
+
+    def close(self) -> None:
+        self.conn.disconnect()
 
 
 class PostedAt:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import struct
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -149,13 +150,39 @@ def load_promotions(
     with r.pipeline(transaction=False) as p:
         for promo in promos:
             p.hgetall(keys.promotion_days(brand["id"], promo["id"]))
-            p.hgetall(keys.ttc_histogram(brand["id"], promo["id"]))
+            p.get(keys.ttc_all_time(brand["id"], promo["id"]))
         raw = p.execute()
-    out = []
-    for n, promo in enumerate(promos):
-        hours, hist = raw[2 * n], raw[2 * n + 1]
-        out.append(_promo(promo, people.get(promo["influencer_id"]), brand, money, hours, hist, lo, hi, start, end))
+    days, hists = raw[0::2], [all_time_histogram(x) for x in raw[1::2]]
+    # The all-time histogram serves every promotion whose conversions all fall within the dates;
+    # the others' are summed from their histograms by day, within the dates.
+    partial = [n for n, d in enumerate(days) if (start or end) and not _within(d, lo.encode(), hi.encode())]
+    if partial:
+        with r.pipeline(transaction=False) as p:
+            for n in partial:
+                p.hgetall(keys.ttc_histogram(brand["id"], promos[n]["id"]))
+            for n, by_day in zip(partial, p.execute(), strict=True):
+                hists[n] = defaultdict(int)
+                for k, v in by_day.items():
+                    day, bin_ = k.decode().split(":")
+                    if lo <= day <= hi:
+                        hists[n][int(bin_)] += int(v)
+    out = [
+        _promo(promo, people.get(promo["influencer_id"]), brand, money, days[n], hists[n], lo, hi, start, end)
+        for n, promo in enumerate(promos)
+    ]
     return sorted(out, key=lambda x: (x.record.get("posted_at") or "", x.record["id"]))
+
+
+def all_time_histogram(raw: bytes | None) -> dict[int, int]:
+    """The all-time time-to-conversion histogram (big-endian u32 counters, one per bin) as {bin: n}."""
+    if not raw:
+        return {}
+    return {bin_: n for bin_, n in enumerate(struct.unpack(f">{len(raw) // 4}I", raw)) if n}
+
+
+def _within(days: dict[bytes, bytes], lo: bytes, hi: bytes) -> bool:
+    """Whether every day with conversions in a promotion's daily roll-up lies in [lo, hi]."""
+    return all(lo <= k[:8] <= hi for k in days if k.endswith(b":conversions") and k[:1].isdigit())
 
 
 def _promo(promo, influencer, brand, money, hours, hist, lo, hi, start, end) -> Promo:  # noqa: ANN001, PLR0913
@@ -192,10 +219,7 @@ def _promo(promo, influencer, brand, money, hours, hist, lo, hi, start, end) -> 
         else:
             t.revenue += converted
     t.refunds = sum(money(a, c) or 0 for c, a in refunds_by_cur.items())
-    for k, v in hist.items():
-        day, bin_ = k.decode().split(":")
-        if lo <= day <= hi:
-            t.ttc[int(bin_)] += int(v)
+    t.ttc.update(hist)
     cost = promo["cost"]
     rate = Decimal(cost.get("commission_percent") or "0") / 100
     posted = promo.get("posted_at")
