@@ -926,7 +926,7 @@ def print_report(
     fields_n, fields_10n = (s["rollup_fields"] for s in latency["steps"])
     print(
         f"roll-up hash fields the reports read: {fields_n:,} at N, {fields_10n:,} at 10N "
-        f"({latency['fields_ratio']}x; bounded by promotions x days x metrics + conversion-time bins, not events)"
+        f"({latency['fields_ratio']}x; bounded by promotions x days x metrics, not events)"
     )
     print()
     print("correctness, throughput brand:")
