@@ -216,6 +216,27 @@ def test_stripe_refund_without_the_refund_list_uses_the_cumulative_amount(shop):
     assert shop.api.get("/conversions").json()["items"][0]["refunded"] == 3_000
 
 
+@pytest.mark.parametrize(
+    ("currency", "stripe_amount", "ours"),
+    [("isk", 1_250_000, 12_500), ("ugx", 3_800_000, 38_000), ("huf", 450_050, 450_050), ("kwd", 5_120, 5_120)],
+)
+def test_stripe_special_case_currencies_are_read_in_stripe_units(shop, currency, stripe_amount, ours):
+    """ISK and UGX have no minor unit, but Stripe states them in hundredths (12,500 ISK is 1250000);
+    HUF is two-decimal and KWD three-decimal in both."""
+    secret = shop.secrets["stripe"]
+    intent = f"pi_{currency}"
+    conv = shop.conversion(shop.post("stripe", platforms.stripe_checkout_completed(
+        secret, session_id=f"cs_test_{currency}", amount_total=stripe_amount, currency=currency,
+        payment_intent=intent)))  # fmt: skip
+    assert (conv["amount"], conv["currency"]) == (ours, currency.upper())
+    refund = platforms.stripe_charge_refunded(
+        secret, charge_id=f"ch_{currency}", payment_intent=intent, amount=stripe_amount,
+        amount_refunded=stripe_amount // 5, currency=currency, refunds=[(f"re_{currency}", stripe_amount // 5)],
+    )  # fmt: skip
+    assert outcome(shop.post("stripe", refund)) == ["recorded"]
+    assert shop.api.get("/conversions").json()["items"][0]["refunded"] == ours // 5
+
+
 def test_stripe_signature_tolerance_and_tampering(shop, r):
     import time
 

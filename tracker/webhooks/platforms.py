@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -132,6 +133,21 @@ def woocommerce(p: dict[str, Any], brand: dict[str, Any]) -> list[Event]:
 
 # -- Stripe ---------------------------------------------------------------------------------
 STRIPE_PAID_SESSION = ("checkout.session.completed", "checkout.session.async_payment_succeeded")
+# Stripe states these in hundredths although they have no minor unit (ISO 4217, CLDR: exponent 0),
+# "for backwards compatibility": 5 ISK is `500` (docs.stripe.com/currencies#special-cases). HUF and
+# TWD, the other special cases, are two-decimal in both, so need nothing.
+STRIPE_HUNDREDTHS = frozenset({"ISK", "UGX"})
+
+
+def _stripe_amount(value: Any, currency: str, field: str) -> int:
+    """A Stripe amount in the currency's minor units (ours): a non-negative integer, ISK and UGX
+    divided by 100 (since 2023 Stripe takes only multiples of 100 there; an older fractional
+    amount is rounded half-even to the whole unit)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise BadInput(field, "Must be a non-negative integer.")
+    if currency in STRIPE_HUNDREDTHS:
+        return int((Decimal(value) / 100).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+    return value
 
 
 def stripe(p: dict[str, Any], brand: dict[str, Any]) -> list[Event]:
@@ -141,9 +157,7 @@ def stripe(p: dict[str, Any], brand: dict[str, Any]) -> list[Event]:
         if obj.get("payment_status") != "paid":
             return []  # paid later: checkout.session.async_payment_succeeded
         currency = currency_code(obj.get("currency"), "data.object.currency")
-        amount = obj.get("amount_total")
-        if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
-            raise BadInput("data.object.amount_total", "Must be a non-negative integer.")
+        amount = _stripe_amount(obj.get("amount_total"), currency, "data.object.amount_total")
         metadata = obj.get("metadata") or {}
         names = (brand["click_param"], "tid")
         clicks = [c for c in [_str(obj.get("client_reference_id"))] + [_str(metadata.get(n)) for n in names] if c]
@@ -159,13 +173,12 @@ def stripe(p: dict[str, Any], brand: dict[str, Any]) -> list[Event]:
         listed = ((obj.get("refunds") or {}).get("data")) or []
         if listed:
             return [
-                Refund("stripe", order_id, _id(x.get("id"), "refunds.id"), int(x.get("amount") or 0), currency, when)
+                Refund("stripe", order_id, _id(x.get("id"), "refunds.id"),
+                       _stripe_amount(x.get("amount") or 0, currency, "refunds.amount"), currency, when)
                 for x in listed
                 if isinstance(x, dict) and x.get("status") in ("succeeded", "pending", None)
-            ]
-        total = obj.get("amount_refunded")
-        if isinstance(total, bool) or not isinstance(total, int) or total < 0:
-            raise BadInput("data.object.amount_refunded", "Must be a non-negative integer.")
+            ]  # fmt: skip
+        total = _stripe_amount(obj.get("amount_refunded"), currency, "data.object.amount_refunded")
         # Without the refund list, the charge's cumulative refunded amount stands for all of them.
         return [Refund("stripe", order_id, f"{_id(obj.get('id'), 'data.object.id')}:total", total, currency, when)]
     return []
