@@ -557,13 +557,14 @@ def time_report(brand: Brand, path: str, calls: int) -> Latency:
 
 
 def rollup_fields(r: redis.Redis, brand: Brand) -> int:
-    """Values a report over all dates reads (daily roll-up fields, all-time histograms): what its
-    cost grows with, not the events."""
+    """Values the two reports over all dates read (all-time and since-posting roll-ups, all-time
+    histograms, unattributed days): what their cost grows with, not the events."""
     from tracker import keys
 
     with r.pipeline(transaction=False) as pipe:
         for link in brand.links:
-            pipe.hlen(keys.promotion_days(brand.id, link.promotion_id))
+            pipe.hlen(keys.promotion_all_time(brand.id, link.promotion_id))
+            pipe.hlen(keys.promotion_since(brand.id, link.promotion_id))
             pipe.exists(keys.ttc_all_time(brand.id, link.promotion_id))
         pipe.hlen(keys.unattributed_days(brand.id))
         return sum(int(x) for x in pipe.execute())
@@ -926,7 +927,7 @@ def print_report(
     fields_n, fields_10n = (s["rollup_fields"] for s in latency["steps"])
     print(
         f"roll-up hash fields the reports read: {fields_n:,} at N, {fields_10n:,} at 10N "
-        f"({latency['fields_ratio']}x; bounded by promotions x days x metrics, not events)"
+        f"({latency['fields_ratio']}x; bounded by promotions x days since posting x metrics, not events)"
     )
     print()
     print("correctness, throughput brand:")

@@ -82,7 +82,7 @@ def test_the_click_record_holds_the_enriched_event(api, server, visitor, run_wor
     assert r.ttl(keys.click(api.brand["id"], tid)) > 30 * 86400  # outlives the attribution window
 
 
-def test_clicks_roll_into_hourly_buckets_per_promotion(api, server, visitor, run_worker, r):
+def test_clicks_roll_into_hourly_daily_since_posting_and_all_time_buckets(api, server, visitor, run_worker, r):
     link = api.link()
     hit(visitor, server, link["code"])
     hit(visitor, server, link["code"], BOTS[0])
@@ -94,16 +94,47 @@ def test_clicks_roll_into_hourly_buckets_per_promotion(api, server, visitor, run
     assert buckets == {f"{hour}:clicks": 1, f"{hour}:unique_clicks": 1, f"{hour}:bot_hits": 1}
     posted = datetime(2026, 3, 2, 12, tzinfo=UTC).timestamp()  # the fixture's posted_at
     since = f"D{int((time.time() - posted) // 86400)}"  # days since posting (hours only for the first 48)
-    days = {
-        k.decode(): int(v) for k, v in r.hgetall(keys.promotion_days(api.brand["id"], link["promotion_id"])).items()
-    }
+
+    def read(key):
+        return {k.decode(): v.decode() for k, v in r.hgetall(key(api.brand["id"], link["promotion_id"])).items()}
+
     day = hour[:8]
-    assert days == {f"{day}:clicks": 1, f"{day}:unique_clicks": 1, f"{day}:bot_hits": 1, f"{since}:clicks": 1}
+    assert read(keys.promotion_days) == {f"{day}:clicks": "1", f"{day}:unique_clicks": "1", f"{day}:bot_hits": "1"}
+    assert read(keys.promotion_since) == {f"{since}:clicks": "1"}
+    all_time = {"clicks": "1", "unique_clicks": "1", "bot_hits": "1", "first": day, "last": day}
+    assert read(keys.promotion_all_time) == all_time
+    hit(visitor, server, link["code"])  # the same visitor within the hour: a click, not a unique one
+    run_worker()
+    assert read(keys.promotion_all_time) == {**all_time, "clicks": "2"}
 
 
 def add_event(r, brand_id, link, tid, ts_ms, visitor="v1", ua=IPHONE):
     fields = {"id": tid, "c": link["code"], "l": link["id"], "p": link["promotion_id"], "t": ts_ms, "v": visitor}
     r.xadd(keys.clicks_stream(brand_id), {**fields, "ua": ua, "r": "", "cc": ""})
+
+
+def test_a_report_over_part_of_a_promotions_days_reads_only_those(api, r, run_worker):
+    link = api.link()
+    now = int(time.time() * 1000)
+    day_ms = 86_400_000
+    for n, days_ago in enumerate((1, 3, 0, 3)):  # one at a time: the span widens both ways, batch by batch
+        add_event(r, api.brand["id"], link, f"s{n}", now - days_ago * day_ms, visitor=f"v{n}")
+        run_worker()
+
+    def day(days_ago):
+        return datetime.fromtimestamp((now - days_ago * day_ms) / 1000, UTC).date().isoformat()
+
+    span = r.hmget(keys.promotion_all_time(api.brand["id"], link["promotion_id"]), "first", "last")
+    assert [d.decode() for d in span] == [day(3).replace("-", ""), day(0).replace("-", "")]
+
+    def clicks(**dates):
+        return api.get("/reports", params={"by": "promotion", **dates}).json()["rows"][0]["clicks"]
+
+    assert clicks() == 4
+    assert clicks(to=day(2)) == 2
+    assert clicks(**{"from": day(1)}) == 2
+    assert clicks(**{"from": day(3), "to": day(0)}) == 4
+    assert clicks(**{"from": day(30), "to": day(10)}) == 0
 
 
 def test_a_visitor_is_unique_again_an_hour_after_their_last_unique_click(api, r, run_worker):

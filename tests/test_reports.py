@@ -310,24 +310,43 @@ def test_time_to_conversion_within_dates_counts_only_their_orders(api, shop, run
     assert second[1] == pytest.approx(48 * 3600, rel=0.03) and second[2] == pytest.approx(50 * 3600, rel=0.03)
 
 
-def test_roll_ups_made_before_the_all_time_histogram_are_migrated_once(api, shop, r, run_worker):
-    def row():
-        return api.get("/reports", params={"by": "promotion"}).json()["rows"][0]
-
+def test_roll_ups_in_the_first_release_layout_are_migrated_once(scenario, api, shop, r, run_worker):
+    """The first release kept the since-posting fields in the daily hash and had no all-time
+    hash or histogram: the roll-up, or a report, brings them to today's layout, once."""
     orders_after_clicks(shop, (1, 2, 2, 3, 10))
     run_worker()
-    before = row()
-    # The layout of the first release: histograms by day only, and no record of the migration.
-    r.delete(keys.ttc_all_time(api.brand["id"], before["promotion"]), keys.schema(api.brand["id"]))
-    assert row()["median_time_to_conversion_seconds"] is None
-    run_worker()
-    assert row() == before
-    assert r.hexists(keys.schema(api.brand["id"]), "ttc-all-time")
-    run_worker()  # migrated once: a second run adds nothing
-    assert row() == before
+    brand = api.brand["id"]
+
+    def reports():
+        rows = api.get("/reports", params={"by": "promotion"}).json()["rows"]
+        dated = api.get("/reports", params={"by": "promotion", "from": "2026-10-01", "to": "2026-10-02"}).json()
+        return rows, dated["rows"], api.get("/reports/comparison").json()["groups"]
+
+    def to_first_release_layout():
+        for promotion in (p.decode() for p in r.hkeys(keys.entities(brand, "promotion"))):
+            since = r.hgetall(keys.promotion_since(brand, promotion))
+            if since:
+                r.hset(keys.promotion_days(brand, promotion), mapping=since)
+            all_time = (keys.promotion_since, keys.promotion_all_time, keys.ttc_all_time)
+            r.delete(*(key(brand, promotion) for key in all_time))
+        r.delete(keys.schema(brand))
+
+    before = reports()
+    assert sum(row["conversions"] for row in before[1]) == 5  # the dates hold a part of the orders
+    to_first_release_layout()
+    run_worker()  # the roll-up migrates
+    a = scenario.promos["A"]["id"]
+    assert not [f for f in r.hkeys(keys.promotion_days(brand, a)) if f[:1] in b"sD"]
+    assert r.hget(keys.promotion_since(brand, a), "s2:conversions") == b"1"
+    assert reports() == before
+    to_first_release_layout()
+    assert reports() == before  # and so does a report
+    assert r.hexists(keys.schema(brand), "rollups-v2")
+    run_worker()  # once: nothing added
+    assert reports() == before
     orders_after_clicks(shop, (10, 10))  # new orders count once, on top
     run_worker()
-    after = row()
+    after = next(row for row in reports()[0] if row["promotion"] == shop.promotion["id"])
     assert after["conversions"] == 7
     assert after["median_time_to_conversion_seconds"] == pytest.approx(3 * 3600, rel=0.03)
     assert after["p90_time_to_conversion_seconds"] == pytest.approx(36000, rel=0.03)

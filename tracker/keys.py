@@ -91,9 +91,21 @@ def promotion_hours(brand_id: str, promotion_id: str) -> str:
 
 
 def promotion_days(brand_id: str, promotion_id: str) -> str:
-    """Hash of daily roll-ups of a promotion, what reports read: '<yyyymmdd>:<metric>', and by time
-    since posting: 's<n>:<metric>' for hour n < 48, then 'D<d>:<metric>' for day d >= 2."""
+    """Hash of daily roll-ups of a promotion, what reports over dates read: '<yyyymmdd>:<metric>'.
+    (Before 2026-11-26 it also held the since-posting fields: see tracker.migrations.)"""
     return f"{_b(brand_id)}:pd:{promotion_id}"
+
+
+def promotion_since(brand_id: str, promotion_id: str) -> str:
+    """Hash of a promotion's roll-ups by time since posting, what the comparison reads:
+    's<n>:<metric>' for hour n < 48, then 'D<d>:<metric>' for day d >= 2."""
+    return f"{_b(brand_id)}:ps:{promotion_id}"
+
+
+def promotion_all_time(brand_id: str, promotion_id: str) -> str:
+    """Hash of a promotion's all-time totals ('<metric>'), and its first and last day with events
+    ('first', 'last': yyyymmdd): what reports covering all of it read."""
+    return f"{_b(brand_id)}:pa:{promotion_id}"
 
 
 def rollup_state(brand_id: str) -> str:
@@ -190,7 +202,7 @@ def ttc_all_time(brand_id: str, promotion_id: str) -> str:
 
 
 def schema(brand_id: str) -> str:
-    """Hash of the brand's roll-up migrations done: '<name>' -> when."""
+    """Hash of the brand's roll-up migrations done (tracker.migrations): '<name>' -> when."""
     return f"{_b(brand_id)}:schema"
 
 

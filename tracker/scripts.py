@@ -5,20 +5,21 @@ from __future__ import annotations
 # Apply a batch of classified clicks and acknowledge them, atomically, each at most once.
 # KEYS: stream, then per event 2 keys: click record (also the exactly-once marker) and last-unique
 #   marker (the click record's own key when the visitor is unknown: such a click is unique);
-#   then the batch's link-totals, promotion-hours and promotion-days keys, each once.
-# ARGV: group, record_ttl_s, then per event 9 values: entry id, ts_ms, hour field prefix
+#   then the batch's shared keys, each once: link totals, and per promotion 4 in a row: its
+#   hours, days, since-posting and all-time hashes.
+# ARGV: group, record_ttl_s, then per event 8 values: entry id, ts_ms, hour field prefix
 #   (yyyymmddhh), bot (0/1), record, since-posting prefix ('s<n>'/'D<d>', or '' when the
-#   promotion has no posting time), and the 0-based places of its link-totals, promotion-hours
-#   and promotion-days keys among the shared keys. Days get the hours' counters by 'yyyymmdd',
-#   and the since-posting ones.
+#   promotion has no posting time), and the 0-based places among the shared keys of its link
+#   totals and of its promotion's first key. Days get the hours' counters by 'yyyymmdd'; all-time
+#   gets them unprefixed, and the first and last day with events ('first', 'last').
 # Counters are summed in the script and written once per key and field; one XACK per batch.
 # Returns the number of events counted (those not already counted).
 APPLY_CLICKS = """
 local stream, group, ttl = KEYS[1], ARGV[1], tonumber(ARGV[2])
-local n = (#ARGV - 2) / 9
+local n = (#ARGV - 2) / 8
 local shared = 1 + 2 * n
 local counted = 0
-local sums = {}
+local sums, spans = {}, {}
 local function add(key, field)
   local t = sums[key]
   if not t then t = {}; sums[key] = t end
@@ -27,27 +28,35 @@ end
 local ids = {}
 for i = 0, n - 1 do
   local kc, ku = KEYS[2 + i*2], KEYS[3 + i*2]
-  local a = 3 + i*9
+  local a = 3 + i*8
   local entry, ts, hour, bot, rec, since = ARGV[a], tonumber(ARGV[a+1]), ARGV[a+2], ARGV[a+3], ARGV[a+4], ARGV[a+5]
-  local kt, kh = KEYS[shared + 1 + tonumber(ARGV[a+6])], KEYS[shared + 1 + tonumber(ARGV[a+7])]
-  local kd, day = KEYS[shared + 1 + tonumber(ARGV[a+8])], string.sub(hour, 1, 8)
+  local kt, p = KEYS[shared + 1 + tonumber(ARGV[a+6])], shared + 1 + tonumber(ARGV[a+7])
+  local kh, kd, ks, ka = KEYS[p], KEYS[p + 1], KEYS[p + 2], KEYS[p + 3]
+  local day = string.sub(hour, 1, 8)
   ids[#ids + 1] = entry
   if redis.call('SET', kc, rec, 'NX', 'EX', ttl) then
     counted = counted + 1
+    local span = spans[ka]
+    if not span then spans[ka] = {day, day}
+    elseif day < span[1] then span[1] = day
+    elseif day > span[2] then span[2] = day end
     if bot == '1' then
       add(kt, 'bot_hits')
       add(kh, hour .. ':bot_hits')
       add(kd, day .. ':bot_hits')
+      add(ka, 'bot_hits')
     else
       add(kt, 'clicks')
       add(kh, hour .. ':clicks')
       add(kd, day .. ':clicks')
-      if since ~= '' then add(kd, since .. ':clicks') end
+      add(ka, 'clicks')
+      if since ~= '' then add(ks, since .. ':clicks') end
       local last = (ku ~= kc) and redis.call('GET', ku)
       if ku == kc or not last or ts - tonumber(last) >= 3600000 then
         add(kt, 'unique_clicks')
         add(kh, hour .. ':unique_clicks')
         add(kd, day .. ':unique_clicks')
+        add(ka, 'unique_clicks')
         if ku ~= kc then redis.call('SET', ku, ts, 'EX', 3600) end
       end
     end
@@ -55,6 +64,12 @@ for i = 0, n - 1 do
 end
 for key, fields in pairs(sums) do
   for field, delta in pairs(fields) do redis.call('HINCRBY', key, field, delta) end
+end
+for key, span in pairs(spans) do
+  local first, last = redis.call('HMGET', key, 'first', 'last')
+  first, last = first[1], first[2]
+  if not first or span[1] < first then redis.call('HSET', key, 'first', span[1]) end
+  if not last or span[2] > last then redis.call('HSET', key, 'last', span[2]) end
 end
 if #ids > 0 then redis.call('XACK', stream, group, unpack(ids)) end
 return counted
@@ -111,38 +126,41 @@ return {1, conv, string.format('%.0f', delta)}
 """
 
 # Fold a batch of conversion events into roll-ups and acknowledge them, each entry once.
-# KEYS: stream, then per event 5 keys: applied marker, hourly hash and daily hash (the
-#   promotion's, or the brand's unattributed ones), the time-to-conversion histograms by day and
-#   of all time (or the marker again: none).
-# ARGV: group, marker ttl, then per event: entry id, n and n (field, integer delta) pairs for the
-#   hourly hash, m and m pairs for the daily hash, then h and h (day histogram field, bin) pairs.
+# KEYS: stream, then per event: its applied marker, then its target keys.
+# ARGV: group, marker ttl, then per event: entry id, the number of targets, and per target: an
+#   operation, n, and n items: 'h' (field, integer delta) pairs to HINCRBY; 'b' bins whose u32
+#   BITFIELD counters get 1; 's' days (yyyymmdd) that widen the hash's 'first' and 'last' day.
+# Nothing is written for an entry already applied (its marker exists); every entry is acknowledged.
 APPLY_CONVERSIONS = """
 local stream, group, ttl = KEYS[1], ARGV[1], tonumber(ARGV[2])
-local a = 3
+local k, a = 2, 3
 local applied = 0
-local n_events = (#KEYS - 1) / 5
-for i = 0, n_events - 1 do
-  local k = 2 + i*5
-  local marker, hourly, daily, hist, total = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4]
-  local entry = ARGV[a]
-  a = a + 1
-  local fresh = redis.call('SET', marker, 1, 'NX', 'EX', ttl)
-  for _, target in ipairs({hourly, daily}) do
-    local n = tonumber(ARGV[a])
-    a = a + 1
-    for j = 1, n do
-      if fresh then redis.call('HINCRBY', target, ARGV[a], ARGV[a + 1]) end
-      a = a + 2
+while a <= #ARGV do
+  local fresh = redis.call('SET', KEYS[k], 1, 'NX', 'EX', ttl)
+  local entry, targets = ARGV[a], tonumber(ARGV[a + 1])
+  k, a = k + 1, a + 2
+  for t = 1, targets do
+    local key, op, n = KEYS[k], ARGV[a], tonumber(ARGV[a + 1])
+    k, a = k + 1, a + 2
+    if op == 'h' then
+      if fresh then
+        for j = 0, n - 1 do redis.call('HINCRBY', key, ARGV[a + 2*j], ARGV[a + 2*j + 1]) end
+      end
+      a = a + 2 * n
+    else
+      if fresh then
+        for j = 0, n - 1 do
+          if op == 'b' then
+            redis.call('BITFIELD', key, 'OVERFLOW', 'SAT', 'INCRBY', 'u32', '#' .. ARGV[a + j], 1)
+          else
+            local day, span = ARGV[a + j], redis.call('HMGET', key, 'first', 'last')
+            if not span[1] or day < span[1] then redis.call('HSET', key, 'first', day) end
+            if not span[2] or day > span[2] then redis.call('HSET', key, 'last', day) end
+          end
+        end
+      end
+      a = a + n
     end
-  end
-  local m = tonumber(ARGV[a])
-  a = a + 1
-  for j = 1, m do
-    if fresh then
-      redis.call('HINCRBY', hist, ARGV[a], 1)
-      redis.call('BITFIELD', total, 'OVERFLOW', 'SAT', 'INCRBY', 'u32', '#' .. ARGV[a + 1], 1)
-    end
-    a = a + 2
   end
   if fresh then applied = applied + 1 end
   redis.call('XACK', stream, group, entry)
@@ -150,26 +168,62 @@ end
 return applied
 """
 
-# Once per brand, for roll-ups made before the all-time time-to-conversion histograms: build
-# each promotion's from its histogram by day, and record the migration, in one atomic step (no
-# roll-up runs in between). KEYS: the schema hash, then per promotion its day hash and its
-# all-time string. ARGV: the migration's name, when. Returns promotions migrated, -1 if done before.
-MIGRATE_TTC_ALL_TIME = """
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return -1 end
-local done = 0
-for i = 2, #KEYS, 2 do
-  local sums = {}
-  local flat = redis.call('HGETALL', KEYS[i])
-  for j = 1, #flat, 2 do
-    local bin = tonumber(string.match(flat[j], ':(%d+)$'))
-    sums[bin] = (sums[bin] or 0) + tonumber(flat[j + 1])
+# Bring one promotion's roll-ups made before 2026-11-26 to today's layout: the since-posting
+# fields move out of the days hash into their own; the all-time hash (totals, first and last
+# day) and the all-time time-to-conversion histogram are rebuilt from the days' own fields, which
+# hold everything. Atomic, and the same result when run again, or after roll-ups of the new
+# layout: no run of it can count anything twice.
+# KEYS: days, since-posting, all-time, time-to-conversion by day, all-time histogram.
+MIGRATE_PROMOTION = """
+local days, since, alltime, ttc_days, ttc_all = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local flat = redis.call('HGETALL', days)
+local sums, moved, first, last = {}, {}, nil, nil
+for j = 1, #flat, 2 do
+  local field, value = flat[j], flat[j + 1]
+  local c = string.sub(field, 1, 1)
+  if c == 's' or c == 'D' then
+    redis.call('HINCRBY', since, field, value)
+    moved[#moved + 1] = field
+  else
+    local day, metric = string.match(field, '^(%d+):(.+)$')
+    sums[metric] = (sums[metric] or 0) + tonumber(value)
+    if not first or day < first then first = day end
+    if not last or day > last then last = day end
   end
-  redis.call('DEL', KEYS[i + 1])
-  for bin, count in pairs(sums) do
-    redis.call('BITFIELD', KEYS[i + 1], 'OVERFLOW', 'SAT', 'INCRBY', 'u32', '#' .. bin, count)
-  end
-  if #flat > 0 then done = done + 1 end
 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-return done
+for j = 1, #moved, 1000 do redis.call('HDEL', days, unpack(moved, j, math.min(j + 999, #moved))) end
+redis.call('DEL', alltime)
+for metric, total in pairs(sums) do redis.call('HSET', alltime, metric, string.format('%.0f', total)) end
+if first then redis.call('HSET', alltime, 'first', first, 'last', last) end
+local bins = {}
+flat = redis.call('HGETALL', ttc_days)
+for j = 1, #flat, 2 do
+  local bin = tonumber(string.match(flat[j], ':(%d+)$'))
+  bins[bin] = (bins[bin] or 0) + tonumber(flat[j + 1])
+end
+redis.call('DEL', ttc_all)
+for bin, count in pairs(bins) do
+  redis.call('BITFIELD', ttc_all, 'OVERFLOW', 'SAT', 'INCRBY', 'u32', '#' .. bin, count)
+end
+return #moved
+"""
+
+# Read-only: a hash, or its fields '<day>:<metric>' for some days and metrics, as one string:
+# fields and values joined by spaces, a missing field an empty value. redis-py parses a reply,
+# and packs a command, element by element in Python (~3 us each); one string is split in C. For
+# roll-up hashes only: their fields and values have no spaces.
+# KEYS: the hash. ARGV: nothing (the whole hash, as field value pairs), or the number of days d,
+# d days, and the metrics (the values of every day's metrics, day by day).
+HASH_JOINED = """
+if #ARGV == 0 then return table.concat(redis.call('HGETALL', KEYS[1]), ' ') end
+local d = tonumber(ARGV[1])
+local fields, out = {}, {}
+for i = 2, d + 1 do
+  for j = d + 2, #ARGV do fields[#fields + 1] = ARGV[i] .. ':' .. ARGV[j] end
+end
+for i = 1, #fields, 1000 do
+  local values = redis.call('HMGET', KEYS[1], unpack(fields, i, math.min(i + 999, #fields)))
+  for j = 1, #values do out[#out + 1] = values[j] or '' end
+end
+return table.concat(out, ' ')
 """

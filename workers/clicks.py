@@ -30,7 +30,7 @@ def consume(
 def _prepare(r: redis.Redis, brand_id: str, stream: str, entries: Entries, ttl: int, posted: PostedAt) -> Prepared:
     """The keys and arguments of one run of the apply script for a batch; None when none is needed."""
     pairs: list[str] = []  # per event: click record key, last-unique key
-    shared: dict[str, int] = {}  # link totals and promotion hours keys, passed once per batch
+    shared: dict[str, int] = {}  # link totals and promotions' 4 keys, passed once per batch
     argv: list[Any] = [GROUP, ttl]
     for entry_id, f in entries:
         if not f:  # deleted (trimmed) while pending: acknowledge, nothing to count
@@ -43,8 +43,11 @@ def _prepare(r: redis.Redis, brand_id: str, stream: str, entries: Entries, ttl: 
         click_key = keys.click(brand_id, f[b"id"].decode())
         pairs += [click_key, keys.last_unique(brand_id, link, visitor) if visitor else click_key]
         totals = shared.setdefault(keys.link_totals(brand_id, link), len(shared))
-        hours = shared.setdefault(keys.promotion_hours(brand_id, promotion), len(shared))
-        days = shared.setdefault(keys.promotion_days(brand_id, promotion), len(shared))
+        first = keys.promotion_hours(brand_id, promotion)
+        if first not in shared:
+            for key in (first, keys.promotion_days(brand_id, promotion), keys.promotion_since(brand_id, promotion),
+                        keys.promotion_all_time(brand_id, promotion)):  # fmt: skip
+                shared[key] = len(shared)
         bot = agent.bot or head
         # The click's record: link|promotion|ms|visitor|bot|head|browser|os|device|referrer|country
         record = (
@@ -52,7 +55,7 @@ def _prepare(r: redis.Redis, brand_id: str, stream: str, entries: Entries, ttl: 
             f"{f.get(b'r', b'').decode()}|{f.get(b'cc', b'').decode()}"
         )
         argv += [entry_id, ts, hour_of(ts), b"1" if bot else b"0", record, since_posting(ts, posted(promotion)),
-                 totals, hours, days]  # fmt: skip
+                 totals, shared[first]]  # fmt: skip
     if not pairs:
         return None
     return [stream, *pairs, *shared], argv

@@ -11,17 +11,15 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import redis
 
 from tracker import keys, scripts
-from tracker.rawredis import Raw
 from workers.streams import GROUP, Entries, PostedAt, Prepared, fold, hour_of, since_posting
 
 TTC_BASE = 1.04  # time-to-conversion histogram bins grow 4% each: medians to within ~2%
-TTC_ALL_TIME = "ttc-all-time"  # the migration that added the all-time histograms (2026-11)
 
 
 TTC_MAX_BIN = 441  # 366 days: attribution windows are at most 365
@@ -41,35 +39,26 @@ def consume(
     progress: Callable[[int], None] | None = None,
 ) -> int:  # fmt: skip
     """Fold the brand's new orders and refunds into its roll-ups; returns how many were applied."""
-    migrate(r, brand_id)
     return fold(r, brand_id, keys.conversions_stream(brand_id), scripts.APPLY_CONVERSIONS, _prepare, consumer, cfg,
                 batch_size, progress)  # fmt: skip
 
 
-def migrate(r: redis.Redis, brand_id: str) -> None:
-    """Roll-ups made before a change of their layout are brought up to it, once per brand."""
-    if r.hexists(keys.schema(brand_id), TTC_ALL_TIME):
-        return
-    promotions = sorted(p.decode() for p in r.hkeys(keys.entities(brand_id, "promotion")))
-    ttc_keys = [k for p in promotions for k in (keys.ttc_histogram(brand_id, p), keys.ttc_all_time(brand_id, p))]
-    when = datetime.now(UTC).isoformat(timespec="seconds")
-    Raw(r).script(scripts.MIGRATE_TTC_ALL_TIME, [keys.schema(brand_id), *ttc_keys], [TTC_ALL_TIME, when])
+Target = tuple[str, str, list[Any]]  # key, operation ('h' pairs, 'b' bins, 's' days), items
 
 
-def _increments(f: dict[str, str], record: dict[str, Any] | None, posted: PostedAt) -> tuple[str, list, list, list]:
-    """(target, hourly [(field, delta)], daily [(field, delta)], [(day histogram field, bin)]) for one entry."""
+def _targets(brand_id: str, f: dict[str, str], record: dict[str, Any] | None, posted: PostedAt) -> list[Target]:
+    """What one entry adds where: the operations of APPLY_CONVERSIONS on each key."""
+    hist: list[int] = []
     if f["kind"] == "order":
         status, promotion, reason = f["status"], f["promotion"], f.get("reason", "")
         at, currency, amount, refunded = int(f["at"]), f["currency"], int(f["amount"]), int(f.get("refunded", 0))
         counts = 0 if refunded >= amount > 0 else 1
-        net, hist = amount - refunded, []
+        net = amount - refunded
         if status == "attributed" and f.get("click_at"):
-            ttc = (at - int(f["click_at"])) // 1000
-            bin_ = ttc_bin(ttc)
-            hist.append((f"{hour_of(at)[:8]}:{bin_}", bin_))
+            hist.append(ttc_bin((at - int(f["click_at"])) // 1000))
     else:  # a refund: its delta lands in the bucket of its order
         if record is None:
-            return "", [], [], []
+            return []
         attribution = record["attribution"]
         status, promotion, reason = (
             attribution["status"],
@@ -80,21 +69,34 @@ def _increments(f: dict[str, str], record: dict[str, Any] | None, posted: Posted
         currency, delta = record["currency"], int(f["amount"])
         total, cap = int(f["total"]), int(f["cap"])
         counts = -1 if total >= cap > total - delta else 0
-        net, refunded, hist = -delta, delta, []
+        net, refunded = -delta, delta
     hour = hour_of(at)
+    day = hour[:8]
     if status != "attributed":
         metrics = [("orders", counts), (f"revenue:{currency}", net)]
         if f["kind"] == "order":
             metrics.append((f"reason:{reason}", 1))
-        since = []
-    else:
-        metrics = [("conversions", counts), (f"revenue:{currency}", net), (f"refunds:{currency}", refunded)]
-        prefix = since_posting(at, posted(promotion))
-        since = [(f"{prefix}:conversions", counts), (f"{prefix}:revenue:{currency}", net)] if prefix else []
-        hist = hist if promotion else []
-    hourly = [(f"{hour}:{m}", v) for m, v in metrics if v]
-    daily = [(f"{hour[:8]}:{m}", v) for m, v in metrics if v] + [(k, v) for k, v in since if v]
-    return ("unattributed" if status != "attributed" else promotion), hourly, daily, hist
+        metrics = [(m, v) for m, v in metrics if v]
+        return [
+            (keys.unattributed_hours(brand_id), "h", [(f"{hour}:{m}", v) for m, v in metrics]),
+            (keys.unattributed_days(brand_id), "h", [(f"{day}:{m}", v) for m, v in metrics]),
+        ]
+    if not promotion:
+        return []
+    metrics = [("conversions", counts), (f"revenue:{currency}", net), (f"refunds:{currency}", refunded)]
+    metrics = [(m, v) for m, v in metrics if v]
+    prefix = since_posting(at, posted(promotion))
+    since = [(f"{prefix}:conversions", counts), (f"{prefix}:revenue:{currency}", net)] if prefix else []
+    all_time = keys.promotion_all_time(brand_id, promotion)
+    return [
+        (keys.promotion_hours(brand_id, promotion), "h", [(f"{hour}:{m}", v) for m, v in metrics]),
+        (keys.promotion_days(brand_id, promotion), "h", [(f"{day}:{m}", v) for m, v in metrics]),
+        (keys.promotion_since(brand_id, promotion), "h", [(k, v) for k, v in since if v]),
+        (all_time, "h", metrics),
+        (all_time, "s", [day] if f["kind"] == "order" else []),
+        (keys.ttc_histogram(brand_id, promotion), "h", [(f"{day}:{b}", 1) for b in hist]),
+        (keys.ttc_all_time(brand_id, promotion), "b", hist),
+    ]
 
 
 def _prepare(r: redis.Redis, brand_id: str, stream: str, entries: Entries, ttl: int, posted: PostedAt) -> Prepared:
@@ -111,22 +113,12 @@ def _prepare(r: redis.Redis, brand_id: str, stream: str, entries: Entries, ttl: 
         if f is None:
             r.xack(stream, GROUP, entry_id)
             continue
-        target, hourly, daily, hist = _increments(f, records.get(f["id"]), posted)
-        marker = keys.applied_event(brand_id, entry_id.decode() if isinstance(entry_id, bytes) else entry_id)
-        if not target:
-            keys_ += [marker, marker, marker, marker, marker]
-        elif target == "unattributed":
-            keys_ += [marker, keys.unattributed_hours(brand_id), keys.unattributed_days(brand_id), marker, marker]
-        else:
-            keys_ += [
-                marker,
-                keys.promotion_hours(brand_id, target),
-                keys.promotion_days(brand_id, target),
-                keys.ttc_histogram(brand_id, target),
-                keys.ttc_all_time(brand_id, target),
-            ]
-        argv += [entry_id, len(hourly), *[x for pair in hourly for x in pair]]
-        argv += [len(daily), *[x for pair in daily for x in pair], len(hist), *[x for pair in hist for x in pair]]
+        targets = [t for t in _targets(brand_id, f, records.get(f["id"]), posted) if t[2]]
+        keys_.append(keys.applied_event(brand_id, entry_id.decode() if isinstance(entry_id, bytes) else entry_id))
+        argv += [entry_id, len(targets)]
+        for key, op, items in targets:
+            keys_.append(key)
+            argv += [op, len(items), *(x for item in items for x in (item if op == "h" else (item,)))]
     if len(keys_) == 1:
         return None
     return keys_, argv

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from rq import get_current_job
 
-from tracker import keys
+from tracker import keys, migrations
 from workers import clicks, conversions, data_redis, settings
 
 
@@ -28,6 +28,7 @@ def run(brand_id: str | None = None, batch_size: int | None = None) -> dict[str,
             job.save_meta()
 
     for b in brand_ids:
+        migrations.ensure(r, b)  # roll-ups of an older layout first brought to this one
         totals["clicks"] += clicks.consume(r, b, consumer, cfg, batch_size, progress)
         totals["conversions"] += conversions.consume(r, b, consumer, cfg, batch_size, progress)
         totals["brands_done"] += 1

@@ -9,7 +9,7 @@ from typing import Any
 import redis
 import shortuuid
 
-from tracker import auth, keys
+from tracker import auth, keys, migrations
 from tracker.tiers import DEFAULT_THRESHOLDS
 
 
@@ -48,6 +48,7 @@ def create_brand(
     # Three slots (Cluster-safe): no MULTI. The key is written last, so a half-created brand is unusable.
     with r.pipeline(transaction=False) as p:
         p.set(keys.brand(brand["id"]), json.dumps(brand))
+        p.hset(keys.schema(brand["id"]), mapping=migrations.current())  # born in today's layout
         p.sadd(keys.brands(), brand["id"])
         auth.store_key(p, api_key, brand["id"])
         p.execute()

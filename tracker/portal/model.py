@@ -126,7 +126,7 @@ def page(r: redis.Redis, ref: dict[str, str], base_url: str) -> Page | None:
     influencer = store.get("influencer", ref["influencer"]) if brand else None
     if brand is None or influencer is None:
         return None
-    promos = [p for p in load_promotions(r, brand) if p.record["influencer_id"] == influencer["id"]]
+    promos = load_promotions(r, brand, influencer_id=influencer["id"])
     campaigns = {c["id"]: c for c in store.get_many("campaign", sorted({p.record["campaign_id"] for p in promos}))}
     by_promotion = {p.record["id"]: p for p in promos}
     out = Page(brand=brand, influencer=influencer, links=[], promotions=[])

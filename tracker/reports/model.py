@@ -13,13 +13,13 @@ import random
 import struct
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import redis
 
-from tracker import keys, money
+from tracker import keys, migrations, money, scripts
 from tracker.conversions.model import convert, get_rates
 from tracker.store import Store
 from tracker.tiers import tier_for
@@ -137,26 +137,39 @@ def _day_range(start: date | None, end: date | None) -> tuple[str, str]:
 
 def load_promotions(
     r: redis.Redis, brand: dict[str, Any], start: date | None = None, end: date | None = None,
-    campaign_id: str | None = None,
+    campaign_id: str | None = None, *, influencer_id: str | None = None, since: bool = False,
 ) -> list[Promo]:  # fmt: skip
-    """Every promotion of the brand (or of one campaign), with its roll-ups within the dates."""
+    """Every promotion of the brand (or of one campaign, or one influencer), with its roll-ups
+    within the dates; with `since`, also by time since posting (what the comparison draws).
+
+    A promotion whose events all fall within the dates (always, without dates) is read from its
+    all-time hash and histogram: a few fields, however long it ran. Otherwise only the days of
+    the dates it has events on are read, field by field."""
+    migrations.ensure(r, brand["id"])
     store = Store(r, brand["id"])
     promos = [json.loads(v) for v in r.hvals(keys.entities(brand["id"], "promotion"))]
     if campaign_id:
         promos = [p for p in promos if p["campaign_id"] == campaign_id]
+    if influencer_id:
+        promos = [p for p in promos if p["influencer_id"] == influencer_id]
     people = {i["id"]: i for i in store.get_many("influencer", sorted({p["influencer_id"] for p in promos}))}
     money = Money(r, brand)
     lo, hi = _day_range(start, end)
+    joined = r.register_script(scripts.HASH_JOINED)
     with r.pipeline(transaction=False) as p:
         for promo in promos:
-            p.hgetall(keys.promotion_days(brand["id"], promo["id"]))
+            p.hgetall(keys.promotion_all_time(brand["id"], promo["id"]))
             p.get(keys.ttc_all_time(brand["id"], promo["id"]))
+            if since:
+                joined(keys=[keys.promotion_since(brand["id"], promo["id"])], client=p)
         raw = p.execute()
-    days, hists = raw[0::2], [all_time_histogram(x) for x in raw[1::2]]
-    # The all-time histogram serves every promotion whose conversions all fall within the dates;
-    # the others' are summed from their histograms by day, within the dates.
-    partial = [n for n, d in enumerate(days) if (start or end) and not _within(d, lo.encode(), hi.encode())]
+    step = 3 if since else 2
+    sums = [{k.decode(): v.decode() for k, v in x.items()} for x in raw[0::step]]
+    hists = [all_time_histogram(x) for x in raw[1::step]]
+    by_since = [_by_hour_since(x, money) for x in raw[2::step]] if since else [{} for _ in promos]
+    partial = [n for n, x in enumerate(sums) if "first" in x and not lo <= x["first"] <= x["last"] <= hi]
     if partial:
+        _within_dates(r, brand["id"], [promos[n]["id"] for n in partial], [sums[n] for n in partial], lo, hi)
         with r.pipeline(transaction=False) as p:
             for n in partial:
                 p.hgetall(keys.ttc_histogram(brand["id"], promos[n]["id"]))
@@ -167,10 +180,39 @@ def load_promotions(
                     if lo <= day <= hi:
                         hists[n][int(bin_)] += int(v)
     out = [
-        _promo(promo, people.get(promo["influencer_id"]), brand, money, days[n], hists[n], lo, hi, start, end)
+        _promo(promo, people.get(promo["influencer_id"]), brand, money, sums[n], by_since[n], hists[n], start, end)
         for n, promo in enumerate(promos)
     ]
     return sorted(out, key=lambda x: (x.record.get("posted_at") or "", x.record["id"]))
+
+
+def _within_dates(r: redis.Redis, brand_id: str, ids: list[str], sums: list[dict[str, str]], lo: str, hi: str) -> None:
+    """Replace each all-time `sums` by the sums of its promotion's days within [lo, hi] (and
+    within its own first and last day), read by name from its daily hash."""
+    metrics_of = []
+    joined = r.register_script(scripts.HASH_JOINED)
+    with r.pipeline(transaction=False) as p:
+        for promotion_id, totals in zip(ids, sums, strict=True):
+            metrics = [m for m in totals if m not in ("first", "last")]
+            first, last = max(lo, totals["first"]), min(hi, totals["last"])
+            days = []
+            if first <= last and metrics:
+                day, until = datetime.strptime(first, "%Y%m%d").date(), datetime.strptime(last, "%Y%m%d").date()
+                while day <= until:
+                    days.append(day.strftime("%Y%m%d"))
+                    day += timedelta(days=1)
+                joined(keys=[keys.promotion_days(brand_id, promotion_id)], args=[len(days), *days, *metrics], client=p)
+            metrics_of.append(metrics if days else [])
+        replies = iter(p.execute())
+    for totals, metrics in zip(sums, metrics_of, strict=True):
+        totals.clear()
+        if not metrics:
+            continue
+        values = next(replies).split(b" ")
+        for n, metric in enumerate(metrics):  # day by day, each day's metrics in this order
+            total = sum(int(v) for v in values[n :: len(metrics)] if v)
+            if total:
+                totals[metric] = str(total)
 
 
 def all_time_histogram(raw: bytes | None) -> dict[int, int]:
@@ -180,38 +222,37 @@ def all_time_histogram(raw: bytes | None) -> dict[int, int]:
     return {bin_: n for bin_, n in enumerate(struct.unpack(f">{len(raw) // 4}I", raw)) if n}
 
 
-def _within(days: dict[bytes, bytes], lo: bytes, hi: bytes) -> bool:
-    """Whether every day with conversions in a promotion's daily roll-up lies in [lo, hi]."""
-    return all(lo <= k[:8] <= hi for k in days if k.endswith(b":conversions") and k[:1].isdigit())
+def _by_hour_since(joined: bytes, money: Money) -> dict[int, dict[str, int]]:
+    """A promotion's since-posting roll-ups (its hash as HASH_JOINED gives it) by hour since
+    posting ('D<d>' fields at their day's last hour), revenue in the reporting currency (none
+    where there is no rate)."""
+    since: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    flat = joined.decode().split(" ") if joined else []
+    for k, v in zip(flat[0::2], flat[1::2], strict=True):
+        prefix, metric = k.split(":", 1)
+        bucket = since[int(prefix[1:]) if prefix[0] == "s" else int(prefix[1:]) * 24 + 23]
+        if metric.startswith("revenue:"):
+            converted = money(int(v), metric[8:])
+            if converted is not None:
+                bucket["revenue"] += converted
+        else:
+            bucket[metric] += int(v)
+    return since
 
 
-def _promo(promo, influencer, brand, money, hours, hist, lo, hi, start, end) -> Promo:  # noqa: ANN001, PLR0913
+def _promo(promo, influencer, brand, money, sums, since, hist, start, end) -> Promo:  # noqa: ANN001, PLR0913
     t = Totals(promotions=1, followers=promo.get("followers") or 0)
     if promo.get("engagements") is not None:
         t.engagements, t.has_engagements = promo["engagements"], True
-    since: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     revenue_by_cur: dict[str, int] = defaultdict(int)
     refunds_by_cur: dict[str, int] = defaultdict(int)
-    for k, v in hours.items():
-        name, value = k.decode(), int(v)
-        prefix, metric = name.split(":", 1)
-        if prefix[0] in "sD":  # hours since posting ('s<n>'), then days ('D<d>': its last hour)
-            bucket = since[int(prefix[1:]) if prefix[0] == "s" else int(prefix[1:]) * 24 + 23]
-            if metric.startswith("revenue:"):
-                converted = money(value, metric[8:])
-                if converted is not None:
-                    bucket["revenue"] += converted
-            else:
-                bucket[metric] += value
-            continue
-        if not lo <= prefix <= hi:
-            continue
+    for metric, v in sums.items():
         if metric.startswith("revenue:"):
-            revenue_by_cur[metric[8:]] += value
+            revenue_by_cur[metric[8:]] += int(v)
         elif metric.startswith("refunds:"):
-            refunds_by_cur[metric[8:]] += value
+            refunds_by_cur[metric[8:]] += int(v)
         elif metric in ("clicks", "unique_clicks", "bot_hits", "conversions"):
-            setattr(t, metric, getattr(t, metric) + value)
+            setattr(t, metric, getattr(t, metric) + int(v))
     for cur, amount in revenue_by_cur.items():
         converted = money(amount, cur)
         if converted is None:
@@ -388,7 +429,7 @@ def comparison(
     campaign_id: str | None = None, start: date | None = None, end: date | None = None,
     per_promotion: bool = False,
 ) -> dict[str, Any]:  # fmt: skip
-    promos = load_promotions(r, brand, start, end, campaign_id)
+    promos = load_promotions(r, brand, start, end, campaign_id, since=True)
     out_groups = []
     members = []
     for spec in specs:
