@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench bench-webhook bench-rollup clean
+.PHONY: run test bench bench-webhook bench-rollup bench-reports clean
 
 $(BIN)/tracker: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ bench-webhook: $(BIN)/tracker
 
 bench-rollup: $(BIN)/tracker
 	bash bench/run.sh rollup
+
+bench-reports: $(BIN)/tracker
+	bash bench/run.sh reports
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,186 @@
+"""Reports of a brand with many long-running promotions (`make bench-reports` -> `bench/run.sh
+reports` -> this).
+
+Micro-influencers come in numbers and their posts run for weeks: a brand may have hundreds of
+promotions, each with months of roll-ups. One dedicated redis-server, and two brands made
+through the real code (`create_brand`, then influencers, a campaign and promotions through the
+Flask API): the baseline with P / 10 promotions, the measured one with P, every promotion posted
+D days ago (half micro long-running posts, half celebrity 24-hour stories, so the comparison's
+bootstrap runs) and with clicks on every day since (some by bots, some from returning visitors)
+and an order by discount code on about one day in two, laid out as the redirect and
+`record_order` write them and rolled up by `workers.rollup.run`.
+
+Timed (median of BENCH_REPORT_CALLS calls through the Flask test client, after a warm-up): by
+promotion over all dates, by promotion over the last 30 days, and the comparison. Printed: each
+at P / 10 and at P, the ratio (10 promotions as many: reports are read per promotion, so about
+10 is the expected, more would mean a cost growing faster than the promotions), and the time per
+promotion. Checked: the report's clicks and conversions equal what was generated.
+
+Environment: BENCH_PROMOTIONS (P, 200), BENCH_DAYS (D, 90), BENCH_REPORT_CALLS (10),
+BENCH_SEED (20261126). Exit 0 measured, 1 a count was wrong, 2 harness failure.
+Writes bench/results/reports.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sys
+import time
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import redis
+from redirect import ROOT, HarnessError, Procs, env_int, harness, start_redis
+from rollup import HUMAN_UAS, SECRET_KEY, Brand, Latency, Link, RollupFailed, code_state, time_report
+
+RESULTS = ROOT / "bench" / "results" / "reports.json"
+DAY_MS = 86_400_000
+
+
+def make_brand(r: redis.Redis, client: Any, n: int, days: int, tag: str, now: datetime) -> Brand:
+    """A brand of n promotions posted `days` ago, each with a link and a code, through the API."""
+    from tracker.brands.model import create_brand
+
+    record, api_key = create_brand(r, f"Bench Reports {tag}", "USD")
+    brand = Brand(record, api_key, [], client)
+    starts = (now - timedelta(days=days + 5)).date().isoformat()
+    campaign = brand.post(
+        "/api/v1/campaigns",
+        {"name": "Always on", "slug": f"always-{tag}", "destination_url": "https://shop.example/", "starts_on": starts},
+    )
+    for i in range(n):
+        celebrity = i % 2 == 1
+        followers = 2_000_000 + i if celebrity else 20_000 + i
+        influencer = brand.post(
+            "/api/v1/influencers", {"handle": f"{tag}_{i:04d}", "platform": "instagram", "followers": followers}
+        )
+        code = f"{tag.upper()}{i:04d}"
+        promotion = brand.post("/api/v1/promotions", {
+            "campaign_id": campaign["id"], "influencer_id": influencer["id"],
+            "style": "timeboxed" if celebrity else "long_running",
+            "posted_at": (now - timedelta(days=days, hours=i % 24)).isoformat().replace("+00:00", "Z"),
+            "cost": {"flat_fee": 500_000} if celebrity else {"flat_fee": 20_000, "commission_percent": "10"},
+            "discount_codes": [code],
+        })  # fmt: skip
+        link = brand.post("/api/v1/links", {"promotion_id": promotion["id"]})
+        brand.links.append(Link(str(link["id"]), str(link["code"]), str(promotion["id"]), code, 1.0))
+    return brand
+
+
+def load(r: redis.Redis, look: Any, brand: Brand, days: int, rng: random.Random) -> dict[str, int]:
+    """Clicks on every day of every promotion, and orders by code; returns what was generated."""
+    from tracker import clickid, keys
+    from tracker.conversions.model import Order, record_order
+
+    now_ms = int(time.time() * 1000)
+    stream = keys.clicks_stream(brand.id)
+    made = {"clicks": 0, "bot_hits": 0, "orders": 0}
+    with r.pipeline(transaction=False) as pipe:
+        for link in brand.links:
+            for day in range(days, -1, -1):
+                start = now_ms - day * DAY_MS - DAY_MS + 60_000
+                for _ in range(rng.randrange(2, 9)):
+                    ts = rng.randrange(start, min(start + DAY_MS, now_ms - 1_000))
+                    bot = rng.random() < 0.1
+                    ua = "facebookexternalhit/1.1" if bot else rng.choice(HUMAN_UAS)
+                    visitor = f"{rng.randrange(2_000):032x}"
+                    pipe.xadd(stream, {"id": clickid.make(link.code, ts, SECRET_KEY.encode()), "l": link.link_id,
+                                       "p": link.promotion_id, "t": ts, "v": visitor, "ua": ua})  # fmt: skip
+                    made["bot_hits" if bot else "clicks"] += 1
+                if rng.random() < 0.5:
+                    at = datetime.fromtimestamp(rng.randrange(start, min(start + DAY_MS, now_ms - 1_000)) / 1000, UTC)
+                    made["orders"] += 1
+                    order = Order("bench", f"{brand.id}-{made['orders']}", rng.randrange(1_500, 25_000), "USD", at)
+                    order.discount_codes = [link.discount_code]
+                    if not record_order(look, brand.record, order, [SECRET_KEY.encode()])[0]:
+                        raise HarnessError(f"order {order.order_id} was not recorded")
+            pipe.execute()
+    return made
+
+
+def measure(brand: Brand, calls: int, days: int) -> dict[str, Latency]:
+    since = (datetime.now(UTC) - timedelta(days=29)).date().isoformat()
+    paths = {
+        "by_promotion": "/api/v1/reports?by=promotion",
+        "by_promotion_30_days": f"/api/v1/reports?by=promotion&from={since}",
+        "comparison": "/api/v1/reports/comparison",
+    }
+    return {name: time_report(brand, path, calls) for name, path in paths.items()}
+
+
+def run(procs: Procs) -> int:
+    promotions, days = env_int("BENCH_PROMOTIONS", 200), env_int("BENCH_DAYS", 90)
+    calls, rng = env_int("BENCH_REPORT_CALLS", 10), random.Random(env_int("BENCH_SEED", 20261126))
+    url, r = start_redis(procs)
+    os.environ["REDIS_URL"] = url  # what workers.data_redis() reads
+    os.environ["QUEUE_REDIS_URL"] = url
+    from tracker import create_app
+    from workers import rollup as job
+
+    code = code_state()
+    app = create_app({"REDIS_URL": url, "QUEUE_REDIS_URL": url, "SECRET_KEY": SECRET_KEY,
+                      "SPOOL_DIR": str(procs.tmp / "spool"), "TESTING": True})  # fmt: skip
+    client, look, now = app.test_client(), app.extensions.get("lookups", r), datetime.now(UTC)
+    steps, ok = [], True
+    for n, tag in ((max(1, promotions // 10), "base"), (promotions, "many")):
+        started = time.perf_counter()
+        brand = make_brand(r, client, n, days, tag, now)
+        made = load(r, look, brand, days, rng)
+        try:
+            totals = job.run(brand.id)
+        except redis.RedisError as exc:
+            raise RollupFailed(f"workers.rollup.run raised {type(exc).__name__}: {exc}") from exc
+        print(f"bench: {n} promotions x {days} days: {made['clicks']:,} clicks, {made['bot_hits']:,} bot hits, "
+              f"{made['orders']:,} orders, made and rolled up in {time.perf_counter() - started:.1f} s "
+              f"({totals['clicks'] + totals['conversions']:,} events)", flush=True)  # fmt: skip
+        report, _ = brand.get("/api/v1/reports?by=promotion")
+        got = {"clicks": report["totals"]["clicks"], "bot_hits": report["totals"]["bot_hits"],
+               "orders": report["totals"]["conversions"]}  # fmt: skip
+        if got != made:
+            print(f"bench: COUNT WRONG at {n} promotions: report {got}, generated {made}", file=sys.stderr)
+            ok = False
+        timings = measure(brand, calls, days)
+        for name, lat in timings.items():
+            print(f"bench: {n} promotions: {name} median {lat.median_ms:.1f} ms (p90 {lat.p90_ms:.1f}, "
+                  f"CPU {lat.cpu_median_ms:.1f})", flush=True)  # fmt: skip
+        steps.append({"promotions": n, "days": days, "generated": made, "reports": timings})
+    base, many = steps
+    print()
+    print(f"reports of a brand with many promotions ({days} days of roll-ups each), median of {calls} calls:")
+    print(f"{'':32}{base['promotions']:>10} promos{many['promotions']:>10} promos{'ratio':>8}{'per promo':>12}")
+    rows = {}
+    for name in many["reports"]:
+        at_base, at_many = base["reports"][name].median_ms, many["reports"][name].median_ms
+        ratio = at_many / at_base if at_base else 0.0
+        per = at_many / many["promotions"]
+        rows[name] = {"ratio": round(ratio, 2), "ms_per_promotion": round(per, 3)}
+        print(f"{name:32}{at_base:>13.1f} ms{at_many:>13.1f} ms{ratio:>8.2f}{per:>9.2f} ms")
+    print(f"(promotions x{many['promotions'] / base['promotions']:.0f}; a ratio near that is linear)")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({
+        "when": datetime.now(UTC).isoformat(timespec="seconds"), "code": code, "ratios": rows, "counts_ok": ok,
+        "steps": [{**s, "reports": {k: asdict(v) for k, v in s["reports"].items()}} for s in steps],
+    }, indent=2) + "\n")  # fmt: skip
+    print(f"wrote {RESULTS.relative_to(ROOT)}")
+    return 0 if ok else 1
+
+
+def main() -> int:
+    def body(procs: Procs) -> int:
+        try:
+            return run(procs)
+        except RollupFailed as exc:
+            print(f"bench: ROLL-UP FAILED: {exc}", file=sys.stderr)
+            return 1
+        except (redis.RedisError, OSError) as exc:
+            print(f"bench: harness failure: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 2
+
+    return harness(body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
