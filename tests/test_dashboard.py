@@ -16,7 +16,8 @@ from playwright.sync_api import expect
 
 from tests import browser as browser_plugin
 from tests.browser import Tab
-from tracker import queues
+from tracker import keys, queues
+from tracker.auth import hash_key
 from tracker.brands.model import revoke_api_key
 
 browser, tab = browser_plugin.browser, browser_plugin.tab  # the fixtures: Chromium once per module, a page per test
@@ -114,14 +115,42 @@ def test_sign_in_follows_next_only_inside_the_dashboard(dash, new_brand):
         assert other.post("/dashboard/login", {"api_key": api.key, "next": evil}).headers["Location"] == "/dashboard/"
 
 
-def test_sign_out_ends_the_session(dash, new_brand):
+def test_sign_out_ends_the_session_even_for_a_copy_of_its_cookie(dash, new_brand, server):
     api = new_brand()
     d = dash(api.key)
+    stolen = Dash(server.url)
+    stolen.http.cookies.update(d.http.cookies)
+    assert stolen.get("/dashboard/").status_code == 200  # a copy of the cookie is the session...
     resp = d.post("/dashboard/logout")
     assert resp.status_code == 303 and resp.headers["Location"].startswith("/dashboard/login")
     assert "Signed out." in d.text(resp.headers["Location"])
     assert d.get("/dashboard/").status_code == 303
     assert d.get("/dashboard/manage/influencers").headers["Location"].startswith("/dashboard/login")
+    assert stolen.get("/dashboard/").status_code == 303  # ...until it is signed out
+    stolen.http.close()
+
+
+def test_a_sign_in_lasts_dashboard_session_hours_then_asks_for_the_key(dash, new_brand, r):
+    api = new_brand()
+    d = dash(api.key)
+    [opened] = r.keys(keys.dashboard_session(api.brand["id"], "*"))
+    assert 11 * 3600 < r.ttl(opened) <= 12 * 3600  # DASHBOARD_SESSION_HOURS, 12 by default
+    assert r.get(opened).decode() == hash_key(api.key)  # the key's hash, never the key
+    r.delete(opened)  # what Redis does when the time is up
+    resp = d.get("/dashboard/influencers")
+    assert resp.status_code == 303 and "Your session has ended" in d.text(resp.headers["Location"])
+
+
+def test_an_unknown_dashboard_address_is_a_page_and_an_unknown_api_address_json(dash, new_brand, server):
+    api = new_brand()
+    d = dash(api.key)
+    page = d.get("/dashboard/no-such-page")
+    assert page.status_code == 404 and page.headers["Content-Type"].startswith("text/html")
+    assert "<h1>Not Found</h1>" in page.text and "Back to the overview" in page.text
+    wrong_method = d.get("/dashboard/logout")  # only POST is answered there
+    assert wrong_method.status_code == 405 and wrong_method.headers["Content-Type"].startswith("text/html")
+    resp = requests.get(f"{server.url}/api/v1/no-such-thing", headers={"Authorization": f"Bearer {api.key}"})
+    assert resp.status_code == 404 and resp.json()["code"] == 404 and resp.json()["message"]
 
 
 def test_revoking_the_key_ends_its_sessions(dash, new_brand, r):

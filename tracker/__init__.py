@@ -10,6 +10,7 @@ import redis
 from apispec.ext.marshmallow import MarshmallowPlugin, resolver
 from flask import Flask, request, send_from_directory
 from flask.sessions import SecureCookieSessionInterface
+from werkzeug.exceptions import HTTPException
 
 from tracker import config as settings
 from tracker.errors import TrackerApi
@@ -105,6 +106,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(portal.bp)
 
     app.session_interface = DerivedKeySessions()
+
+    @app.errorhandler(404)
+    @app.errorhandler(405)
+    def _no_route(exc: HTTPException) -> Any:
+        """An address nothing answers: a page under /dashboard/ (where people click), else JSON."""
+        if request.path == "/dashboard" or request.path.startswith("/dashboard/"):
+            return dashboard.signin.http_error(exc)
+        return api.handle_http_exception(exc)
 
     @app.errorhandler(redis.RedisError)
     def _redis_down(exc: redis.RedisError) -> tuple[dict[str, Any], int, dict[str, str]]:

@@ -20,6 +20,11 @@ def brands() -> str:
     return f"{PREFIX}:brands"
 
 
+def dashboard_session(brand_id: str, session_id: str) -> str:
+    """A dashboard sign-in: the SHA-256 of the API key it was opened with; expires with it."""
+    return f"{_b(brand_id)}:dsess:{session_id}"
+
+
 def api_key(key_hash: str) -> str:
     """API key hash -> brand id."""
     return f"{PREFIX}:apikey:{key_hash}"

@@ -1,7 +1,9 @@
 """Signing in with an API key, the session, and CSRF protection of every dashboard form.
 
 The session (Flask's signed cookie, HttpOnly, SameSite=Lax) holds the brand id, the SHA-256 of the
-key it was opened with and a CSRF token. Every request checks that the key still belongs to the
+key it was opened with, the id of its sign-in and a CSRF token. The sign-in is also kept in Redis
+for DASHBOARD_SESSION_HOURS; signing out deletes it, so a copy of the cookie is worth nothing
+after. Every request checks both that the sign-in exists and that the key still belongs to the
 brand, so revoking the key ends its dashboard sessions too. Every POST must echo the token (form
 field `csrf_token` or header `X-CSRF-Token`), or it is refused with a 400 page and changes nothing.
 """
@@ -56,12 +58,14 @@ def wants_json() -> bool:
 
 
 def _signed_in_brand() -> dict[str, Any] | None:
-    """The session's brand, if its key still opens it."""
-    brand_id, key_hash = session.get("brand_id"), session.get("key_hash")
-    if not brand_id or not key_hash:
+    """The session's brand, if its sign-in is still open and its key still opens the brand."""
+    brand_id, key_hash, sid = session.get("brand_id"), session.get("key_hash"), session.get("sid")
+    if not brand_id or not key_hash or not sid:
         return None
     r = current_app.extensions["redis"]
-    owner = r.get(keys.api_key(key_hash))
+    opened, owner = r.mget(keys.dashboard_session(brand_id, sid), keys.api_key(key_hash))
+    if opened is None or not hmac.compare_digest(opened, key_hash.encode()):
+        return None
     if owner is None or owner.decode() != brand_id:
         return None
     return get_brand(r, brand_id)
@@ -79,8 +83,8 @@ def _guard() -> Any:
     brand = _signed_in_brand()
     if brand is None:
         had_session = "brand_id" in session
-        session.pop("brand_id", None)
-        session.pop("key_hash", None)
+        for name in ("brand_id", "key_hash", "sid"):
+            session.pop(name, None)
         if wants_json():
             return jsonify(error="Not signed in."), 401
         back = request.full_path.rstrip("?") if request.method == "GET" else None
@@ -114,8 +118,9 @@ def _headers(resp: Response) -> Response:
 
 
 @bp.errorhandler(HTTPException)
-def _http_error(exc: HTTPException) -> Any:
-    """Errors inside the dashboard are pages (JSON for the job endpoint), never the API's JSON."""
+def http_error(exc: HTTPException) -> Any:
+    """Errors inside the dashboard, an unknown address under /dashboard/ included, are pages
+    (JSON for the job endpoint), never the API's JSON."""
     data = getattr(exc, "data", None) or {}
     message = data.get("message") or exc.description
     if wants_json():
@@ -158,18 +163,21 @@ def login() -> Any:
     r = current_app.extensions["redis"]
     brand_id = auth.brand_for_key(r, key) if key else None
     if brand_id is None or get_brand(r, brand_id) is None:
-        session.pop("brand_id", None)
-        session.pop("key_hash", None)
+        for name in ("brand_id", "key_hash", "sid"):
+            session.pop(name, None)
         error = "Enter your API key." if not key else "Unknown or revoked API key."
         return render_template("dashboard/login.html", next=next_url, error=error), 401
     session.clear()  # a fresh session (and CSRF token) for the signed-in brand
-    session["brand_id"] = brand_id
-    session["key_hash"] = auth.hash_key(key)
+    sid, key_hash = secrets.token_urlsafe(24), auth.hash_key(key)
+    hours = float(current_app.config["DASHBOARD_SESSION_HOURS"])
+    r.set(keys.dashboard_session(brand_id, sid), key_hash, ex=max(1, round(hours * 3600)))
+    session.update(brand_id=brand_id, key_hash=key_hash, sid=sid)
     csrf_token()
     return redirect(_safe_next(next_url), 303)
 
 
 @bp.post("/logout")
 def logout() -> Any:
+    current_app.extensions["redis"].delete(keys.dashboard_session(g.brand["id"], session["sid"]))
     session.clear()
     return redirect(url_for("dashboard.login", notice="signed_out"), 303)
