@@ -352,6 +352,24 @@ def test_roll_ups_in_the_first_release_layout_are_migrated_once(scenario, api, s
     assert after["p90_time_to_conversion_seconds"] == pytest.approx(36000, rel=0.03)
 
 
+def test_the_bootstrap_interval_depends_on_the_figures_not_the_order_of_promotions():
+    import random
+    from decimal import Decimal
+
+    from tracker.reports.model import Promo, Totals, bootstrap_difference
+
+    def promos(figures):
+        return [Promo({}, "micro", Totals(spend=s, conversions=c), {}, Decimal(0), "USD") for s, c in figures]
+
+    micro = [(20_000, 9), (20_000, 4), (15_000, 6), (30_000, 11), (10_000, 0), (25_000, 7)]
+    celebrity = [(500_000, 40), (400_000, 12), (600_000, 30), (450_000, 25)]
+    first = bootstrap_difference(promos(micro), promos(celebrity))
+    assert first["resamples"] > 1900 and first["low"] < first["difference"] < first["high"]
+    for seed in range(5):
+        rng = random.Random(seed)
+        assert bootstrap_difference(promos(rng.sample(micro, 6)), promos(rng.sample(celebrity, 4))) == first
+
+
 def test_refresh_on_demand_returns_a_job_with_progress(api, server, visitor, r, new_brand):
     link = api.link()
     visitor.get(f"{server.url}/{link['code']}", allow_redirects=False)

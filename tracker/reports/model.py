@@ -382,8 +382,9 @@ def curves(promos: list[Promo], max_days: int = 365) -> dict[str, Any]:
 
 def bootstrap_difference(a: list[Promo], b: list[Promo], seed: int = 20261126) -> dict[str, Any]:
     """95% percentile-bootstrap interval of cost per conversion (a) - (b), resampling promotions."""
-    pa = [(p.totals.spend, p.totals.conversions) for p in a]
-    pb = [(p.totals.spend, p.totals.conversions) for p in b]
+    # In value order: the same figures give the same interval, whatever the promotions' ids.
+    pa = sorted((p.totals.spend, p.totals.conversions) for p in a)
+    pb = sorted((p.totals.spend, p.totals.conversions) for p in b)
     point = None
     if sum(c for _, c in pa) and sum(c for _, c in pb):
         point = Decimal(sum(s for s, _ in pa)) / sum(c for _, c in pa) - Decimal(sum(s for s, _ in pb)) / sum(
