@@ -393,13 +393,15 @@ def bootstrap_difference(a: list[Promo], b: list[Promo], seed: int = 20261126) -
     if len(pa) < 2 or len(pb) < 2 or point is None:
         return {"difference": _minor(point), "low": None, "high": None, "resamples": 0}
     rng = random.Random(seed)
+    (spend_a, conv_a), (spend_b, conv_b) = zip(*pa, strict=True), zip(*pb, strict=True)
+    picks_a, picks_b = range(len(pa)), range(len(pb))
     diffs = []
-    for _ in range(BOOTSTRAP_RESAMPLES):
-        sa = [pa[rng.randrange(len(pa))] for _ in pa]
-        sb = [pb[rng.randrange(len(pb))] for _ in pb]
-        ca, cb = sum(c for _, c in sa), sum(c for _, c in sb)
+    for _ in range(BOOTSTRAP_RESAMPLES):  # each group resampled with replacement, as many as it has
+        ia, ib = rng.choices(picks_a, k=len(pa)), rng.choices(picks_b, k=len(pb))
+        ca, cb = sum(map(conv_a.__getitem__, ia)), sum(map(conv_b.__getitem__, ib))
         if ca and cb:
-            diffs.append(Decimal(sum(s for s, _ in sa)) / ca - Decimal(sum(s for s, _ in sb)) / cb)
+            sa, sb = sum(map(spend_a.__getitem__, ia)), sum(map(spend_b.__getitem__, ib))
+            diffs.append(Decimal(sa) / ca - Decimal(sb) / cb)
     if len(diffs) < BOOTSTRAP_RESAMPLES * 0.95:  # too many resamples without a conversion
         return {"difference": _minor(point), "low": None, "high": None, "resamples": len(diffs)}
     diffs.sort()
