@@ -279,7 +279,7 @@ def _ensure_currencies(orders: list[Order]) -> None:
     """At least one attributed EUR order (converted) and one GBP order (no rate: reported apart)."""
     attributed = [o for o in orders if o.promo is not None and o.via == "click_id"]
     for currency, pick in (("EUR", 0), ("GBP", -1)):
-        if attributed and not any(o.currency == currency for o in orders):
+        if attributed and not any(o.currency == currency for o in orders if o.promo is not None):
             attributed[pick].currency = currency
 
 

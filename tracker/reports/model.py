@@ -90,7 +90,8 @@ class Totals:
             "median_time_to_conversion_seconds": percentile(self.ttc, 0.5),
             "p90_time_to_conversion_seconds": percentile(self.ttc, 0.9),
             "promotions": self.promotions,
-            "unconverted_revenue": dict(self.unconverted),
+            # only what is owed: a currency netting to zero (an order refunded in full) is left out
+            "unconverted_revenue": {k: v for k, v in self.unconverted.items() if v},
         }
 
 
@@ -310,7 +311,8 @@ def unattributed(r: redis.Redis, brand: dict[str, Any], start: date | None, end:
                 revenue += converted
         elif metric.startswith("reason:"):
             reasons[metric[7:]] += int(v)
-    return {"orders": orders, "revenue": revenue, "unconverted_revenue": dict(unconverted), "by_reason": dict(reasons)}
+    owed = {k: v for k, v in unconverted.items() if v}  # as in Totals: a currency netting to zero is left out
+    return {"orders": orders, "revenue": revenue, "unconverted_revenue": owed, "by_reason": dict(reasons)}
 
 
 # -- the comparison -------------------------------------------------------------------------
