@@ -41,4 +41,4 @@ def ensure(r: redis.Redis, brand_id: str) -> None:
             ],
             [],
         )
-    r.hset(keys.schema(brand_id), ROLLUPS_V2, datetime.now(UTC).isoformat(timespec="seconds"))
+    r.hset(keys.schema(brand_id), mapping=current())

@@ -9,7 +9,6 @@ refunded stops being a conversion. Unattributed orders go to the brand's own has
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -17,21 +16,8 @@ from typing import Any
 import redis
 
 from tracker import keys, scripts
+from tracker.ttc import ttc_bin
 from workers.streams import GROUP, Entries, PostedAt, Prepared, fold, hour_of, since_posting
-
-TTC_BASE = 1.04  # time-to-conversion histogram bins grow 4% each: medians to within ~2%
-
-
-TTC_MAX_BIN = 441  # 366 days: attribution windows are at most 365
-
-
-def ttc_bin(seconds: int) -> int:
-    return min(int(math.log(max(seconds, 1), TTC_BASE)), TTC_MAX_BIN)
-
-
-def ttc_value(bin_: int) -> int:
-    """The representative time (seconds) of a bin: its geometric middle."""
-    return round(TTC_BASE ** (bin_ + 0.5))
 
 
 def consume(

@@ -73,7 +73,7 @@ def fold(
         prepared = take(entries) if entries else None
         while entries:
             if prepared:
-                conn.send((b"EVALSHA", sha, len(prepared[0]), *prepared[0], *prepared[1]))
+                conn.send_script(sha, *prepared)
             entries = _entries(conn.read())  # batch k+1
             if entries:
                 conn.send(new)  # batch k+2, behind batch k's script
@@ -116,8 +116,11 @@ class Conn:
         self.send((b"SCRIPT", b"LOAD", script))
         return bytes(self.read())
 
-    def evalsha(self, sha: bytes, script: str, keys_: list[str], args: list[Any]) -> int:
+    def send_script(self, sha: bytes, keys_: list[str], args: list[Any]) -> None:
         self.send((b"EVALSHA", sha, len(keys_), *keys_, *args))
+
+    def evalsha(self, sha: bytes, script: str, keys_: list[str], args: list[Any]) -> int:
+        self.send_script(sha, keys_, args)
         return self.script_reply(sha, script, (keys_, args), pending_read=False)
 
     def script_reply(self, sha: bytes, script: str, prepared: tuple[list[str], list[Any]], pending_read: bool) -> int:

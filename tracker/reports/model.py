@@ -23,8 +23,8 @@ from tracker import keys, migrations, money, scripts
 from tracker.conversions.model import convert, get_rates
 from tracker.store import Store
 from tracker.tiers import tier_for
+from tracker.ttc import ttc_value
 
-TTC_BASE = 1.04
 BOOTSTRAP_RESAMPLES = 2000
 DEFAULT_GROUPS = (("micro", "long_running"), ("celebrity", "timeboxed"))
 
@@ -104,7 +104,7 @@ def percentile(hist: dict[int, int], q: float) -> int | None:
     for bin_ in sorted(hist):
         seen += hist[bin_]
         if seen >= rank:
-            return round(TTC_BASE ** (bin_ + 0.5))
+            return ttc_value(bin_)
     return None
 
 
