@@ -328,24 +328,25 @@ def parse_wrk(text: str, connections: int) -> WrkResult:
     )
 
 
-def run_wrk(settings: Settings, url: str, seconds: int) -> WrkResult:
-    argv = [
-        "wrk",
-        f"-t{settings.threads}",
-        f"-c{settings.connections}",
-        f"-d{seconds}s",
-        "--latency",
-        "-s",
-        str(LUA_SCRIPT),
-        url,
-    ]
+def wrk(
+    settings: Settings, url: str, seconds: int, script: Path, *script_args: str
+) -> subprocess.CompletedProcess[str]:
+    """One wrk run (threads and connections from `settings`, latency on, a Lua script); its output."""
+    argv = ["wrk", f"-t{settings.threads}", f"-c{settings.connections}", f"-d{seconds}s", "--latency",
+            "-s", str(script), url]  # fmt: skip
+    if script_args:
+        argv += ["--", *script_args]
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise HarnessError(f"wrk failed: {exc}") from exc
     if done.returncode != 0:
         raise HarnessError(f"wrk exited with {done.returncode}:\n{done.stdout}\n{done.stderr}")
-    return parse_wrk(done.stdout, settings.connections)
+    return done
+
+
+def run_wrk(settings: Settings, url: str, seconds: int) -> WrkResult:
+    return parse_wrk(wrk(settings, url, seconds, LUA_SCRIPT).stdout, settings.connections)
 
 
 # -- the servers ----------------------------------------------------------------------------
@@ -490,35 +491,37 @@ def api_create(port: int, api_key: str, path: str, body: dict[str, Any]) -> dict
     return dict(json.loads(reply.body))
 
 
-def create_link(port: int, api_key: str) -> str:
-    """A real short link (influencer, campaign, promotion, link) through the HTTP API; its code."""
+def create_link(
+    port: int, api_key: str, tag: str = "bench", destination: str = "https://shop.example/p?x=1",
+    discount_codes: list[str] | None = None,
+) -> str:  # fmt: skip
+    """A real short link (influencer, campaign, promotion, link) through the HTTP API; its code.
+    `tag` names them all ('bench-hooks': handle bench_hooks, campaign 'Bench hooks')."""
     influencer = api_create(
-        port, api_key, "/api/v1/influencers", {"handle": "bench", "platform": "instagram", "followers": 50000}
-    )
+        port, api_key, "/api/v1/influencers",
+        {"handle": tag.replace("-", "_"), "platform": "instagram", "followers": 50000},
+    )  # fmt: skip
     campaign = api_create(
         port,
         api_key,
         "/api/v1/campaigns",
         {
-            "name": "Bench",
-            "slug": "bench",
-            "destination_url": "https://shop.example/p?x=1",
+            "name": tag.replace("-", " ").capitalize(),
+            "slug": tag,
+            "destination_url": destination,
             "starts_on": "2026-01-01",
         },
     )
-    promotion = api_create(
-        port,
-        api_key,
-        "/api/v1/promotions",
-        {
-            "campaign_id": campaign["id"],
-            "influencer_id": influencer["id"],
-            "style": "long_running",
-            "posted_at": "2026-01-02T00:00:00Z",
-        },
-    )
-    link = api_create(port, api_key, "/api/v1/links", {"promotion_id": promotion["id"]})
-    return str(link["code"])
+    promotion = {
+        "campaign_id": campaign["id"],
+        "influencer_id": influencer["id"],
+        "style": "long_running",
+        "posted_at": "2026-01-02T00:00:00Z",
+    }
+    if discount_codes:
+        promotion["discount_codes"] = discount_codes
+    created = api_create(port, api_key, "/api/v1/promotions", promotion)
+    return str(api_create(port, api_key, "/api/v1/links", {"promotion_id": created["id"]})["code"])
 
 
 def target_c(settings: Settings, port: int, redis_url: str, tmp: Path) -> Target:

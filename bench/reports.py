@@ -33,8 +33,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import redis
-from redirect import ROOT, HarnessError, Procs, env_int, harness, start_redis
-from rollup import HUMAN_UAS, SECRET_KEY, Brand, Latency, Link, RollupFailed, code_state, time_report
+from redirect import ROOT, HarnessError, Procs, env_int, start_redis
+from rollup import HUMAN_UAS, SECRET_KEY, Brand, Latency, Link, RollupFailed, code_state, rollup_harness, time_report
 
 RESULTS = ROOT / "bench" / "results" / "reports.json"
 DAY_MS = 86_400_000
@@ -169,17 +169,7 @@ def run(procs: Procs) -> int:
 
 
 def main() -> int:
-    def body(procs: Procs) -> int:
-        try:
-            return run(procs)
-        except RollupFailed as exc:
-            print(f"bench: ROLL-UP FAILED: {exc}", file=sys.stderr)
-            return 1
-        except (redis.RedisError, OSError) as exc:
-            print(f"bench: harness failure: {type(exc).__name__}: {exc}", file=sys.stderr)
-            return 2
-
-    return harness(body)
+    return rollup_harness(run)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -977,10 +977,12 @@ def write_json(
     print(f"wrote {RESULTS.relative_to(ROOT)}")
 
 
-def main() -> int:
+def rollup_harness(run_: Callable[[Procs], int]) -> int:
+    """`harness`, and: the roll-up under test failing exits 1, Redis or the OS failing 2."""
+
     def body(procs: Procs) -> int:
         try:
-            return run(Settings.from_env(), procs)
+            return run_(procs)
         except RollupFailed as exc:
             print(f"bench: ROLL-UP FAILED: {exc}", file=sys.stderr)
             return 1
@@ -989,6 +991,10 @@ def main() -> int:
             return 2
 
     return harness(body)
+
+
+def main() -> int:
+    return rollup_harness(lambda procs: run(Settings.from_env(), procs))
 
 
 if __name__ == "__main__":

@@ -30,7 +30,6 @@ import platform
 import re
 import secrets
 import shutil
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -53,6 +52,7 @@ from redirect import (
     api_create,
     base_env,
     create_brand,
+    create_link,
     env_int,
     free_port,
     granian_argv,
@@ -63,6 +63,7 @@ from redirect import (
     service_env,
     start_redis,
     wait_http,
+    wrk,
 )
 
 LUA_SCRIPT = BENCH_DIR / "webhook.lua"
@@ -134,33 +135,7 @@ def click_id(port: int, code: str) -> str:
 def set_up_brand(port: int, brand_id: str, api_key: str, clicks: int) -> Brand:
     """Influencer, campaign, promotion and link through the JSON API, a generic webhook secret,
     and `clicks` distinct click ids from real redirects."""
-    influencer = api_create(
-        port, api_key, "/api/v1/influencers", {"handle": "bench_hooks", "platform": "instagram", "followers": 50000}
-    )
-    campaign = api_create(
-        port,
-        api_key,
-        "/api/v1/campaigns",
-        {
-            "name": "Bench hooks",
-            "slug": "bench-hooks",
-            "destination_url": "https://shop.example/p",
-            "starts_on": "2026-01-01",
-        },
-    )
-    promotion = api_create(
-        port,
-        api_key,
-        "/api/v1/promotions",
-        {
-            "campaign_id": campaign["id"],
-            "influencer_id": influencer["id"],
-            "style": "long_running",
-            "posted_at": "2026-01-02T00:00:00Z",
-            "discount_codes": ["BENCH10"],
-        },
-    )
-    code = str(api_create(port, api_key, "/api/v1/links", {"promotion_id": promotion["id"]})["code"])
+    code = create_link(port, api_key, "bench-hooks", "https://shop.example/p", ["BENCH10"])
     secret = str(api_create(port, api_key, f"/api/v1/integrations/{SOURCE}/secrets", {})["secret"])
     tids = tuple(dict.fromkeys(click_id(port, code) for _ in range(clicks)))
     if len(tids) != clicks:
@@ -280,24 +255,7 @@ def run_wrk(settings: Settings, url: str, seconds: int, requests: RequestSet, to
             f"the requests signed at {requests.signed_at} would expire during the run "
             f"(signature tolerance {tolerance}s); lower BENCH_SECONDS"
         )
-    argv = [
-        "wrk",
-        f"-t{settings.threads}",
-        f"-c{settings.connections}",
-        f"-d{seconds}s",
-        "--latency",
-        "-s",
-        str(LUA_SCRIPT),
-        url,
-        "--",
-        str(requests.prefix),
-    ]
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise HarnessError(f"wrk failed: {exc}") from exc
-    if done.returncode != 0:
-        raise HarnessError(f"wrk exited with {done.returncode}:\n{done.stdout}\n{done.stderr}")
+    done = wrk(settings, url, seconds, LUA_SCRIPT, str(requests.prefix))
     result = parse_wrk(done.stdout, settings.connections)
     extra = re.search(r"issued=(\d+) loaded=(\d+) exhausted=(\d+)", done.stdout)
     if not extra:
