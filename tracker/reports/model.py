@@ -170,16 +170,9 @@ def load_promotions(
     by_since = [_by_hour_since(x, money) for x in raw[2::step]] if since else [{} for _ in promos]
     partial = [n for n, x in enumerate(sums) if "first" in x and not lo <= x["first"] <= x["last"] <= hi]
     if partial:
-        _within_dates(r, brand["id"], [promos[n]["id"] for n in partial], [sums[n] for n in partial], lo, hi)
-        with r.pipeline(transaction=False) as p:
-            for n in partial:
-                p.hgetall(keys.ttc_histogram(brand["id"], promos[n]["id"]))
-            for n, by_day in zip(partial, p.execute(), strict=True):
-                hists[n] = defaultdict(int)
-                for k, v in by_day.items():
-                    day, bin_ = k.decode().split(":")
-                    if lo <= day <= hi:
-                        hists[n][int(bin_)] += int(v)
+        within = _within_dates(r, brand["id"], [promos[n]["id"] for n in partial], [sums[n] for n in partial], lo, hi)
+        for n, hist in zip(partial, within, strict=True):
+            hists[n] = hist
     out = [
         _promo(promo, people.get(promo["influencer_id"]), brand, money, sums[n], by_since[n], hists[n], start, end)
         for n, promo in enumerate(promos)
@@ -187,13 +180,17 @@ def load_promotions(
     return sorted(out, key=lambda x: (x.record.get("posted_at") or "", x.record["id"]))
 
 
-def _within_dates(r: redis.Redis, brand_id: str, ids: list[str], sums: list[dict[str, str]], lo: str, hi: str) -> None:
+def _within_dates(
+    r: redis.Redis, brand_id: str, ids: list[str], sums: list[dict[str, str]], lo: str, hi: str
+) -> list[dict[int, int]]:
     """Replace each all-time `sums` by the sums of its promotion's days within [lo, hi] (and
-    within its own first and last day), read by name from its daily hash."""
+    within its own first and last day), read by name from its daily hash; returns each one's
+    time-to-conversion histogram within the dates, summed from its histogram by day."""
     metrics_of = []
     joined = r.register_script(scripts.HASH_JOINED)
     with r.pipeline(transaction=False) as p:
         for promotion_id, totals in zip(ids, sums, strict=True):
+            p.hgetall(keys.ttc_histogram(brand_id, promotion_id))
             metrics = [m for m in totals if m not in ("first", "last")]
             first, last = max(lo, totals["first"]), min(hi, totals["last"])
             days = []
@@ -205,7 +202,14 @@ def _within_dates(r: redis.Redis, brand_id: str, ids: list[str], sums: list[dict
                 joined(keys=[keys.promotion_days(brand_id, promotion_id)], args=[len(days), *days, *metrics], client=p)
             metrics_of.append(metrics if days else [])
         replies = iter(p.execute())
+    hists = []
     for totals, metrics in zip(sums, metrics_of, strict=True):
+        hist: dict[int, int] = defaultdict(int)
+        for k, v in next(replies).items():
+            day, bin_ = k.decode().split(":")
+            if lo <= day <= hi:
+                hist[int(bin_)] += int(v)
+        hists.append(hist)
         totals.clear()
         if not metrics:
             continue
@@ -214,6 +218,7 @@ def _within_dates(r: redis.Redis, brand_id: str, ids: list[str], sums: list[dict
             total = sum(int(v) for v in values[n :: len(metrics)] if v)
             if total:
                 totals[metric] = str(total)
+    return hists
 
 
 def all_time_histogram(raw: bytes | None) -> dict[int, int]:
