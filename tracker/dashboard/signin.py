@@ -71,6 +71,12 @@ def _signed_in_brand() -> dict[str, Any] | None:
     return get_brand(r, brand_id)
 
 
+def _forget_sign_in() -> None:
+    """Drop the session's sign-in (its CSRF token stays, for the sign-in form)."""
+    for name in ("brand_id", "key_hash", "sid"):
+        session.pop(name, None)
+
+
 @bp.before_request
 def _guard() -> Any:
     """Before every dashboard request: the CSRF check on POSTs, then the signed-in brand."""
@@ -83,8 +89,7 @@ def _guard() -> Any:
     brand = _signed_in_brand()
     if brand is None:
         had_session = "brand_id" in session
-        for name in ("brand_id", "key_hash", "sid"):
-            session.pop(name, None)
+        _forget_sign_in()
         if wants_json():
             return jsonify(error="Not signed in."), 401
         back = request.full_path.rstrip("?") if request.method == "GET" else None
@@ -163,8 +168,7 @@ def login() -> Any:
     r = current_app.extensions["redis"]
     brand_id = auth.brand_for_key(r, key) if key else None
     if brand_id is None or get_brand(r, brand_id) is None:
-        for name in ("brand_id", "key_hash", "sid"):
-            session.pop(name, None)
+        _forget_sign_in()
         error = "Enter your API key." if not key else "Unknown or revoked API key."
         return render_template("dashboard/login.html", next=next_url, error=error), 401
     session.clear()  # a fresh session (and CSRF token) for the signed-in brand
