@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -263,13 +264,23 @@ def test_currencies_without_a_rate_are_reported_apart(scenario, api, r):
     assert a["revenue"] == 7000 and a["unconverted_revenue"] == {"EUR": 2000}
 
 
-def orders_after_clicks(shop, hours: tuple[float, ...]) -> list[datetime]:
-    """One click and one order by its click id `h` hours later, for each h; returns the orders' times."""
+def click_at(shop, server, at: datetime) -> str:
+    """A click on the shop's link through the real redirect, as if made at `at` (a fixed clock)."""
+    ua = shop.visitor.headers["User-Agent"]
+    environ = {"REQUEST_METHOD": "GET", "REMOTE_ADDR": "203.0.113.9", "HTTP_USER_AGENT": ua}
+    status, headers, _ = server.app.handle(environ, shop.link["code"], at.timestamp())
+    assert status.startswith("302"), status
+    return parse_qs(urlsplit(dict(headers)["Location"]).query)["tid"][0]
+
+
+def orders_after_clicks(shop, hours: tuple[float, ...], server=None, at: datetime | None = None) -> list[datetime]:
+    """One click and one order by its click id `h` hours later, for each h; returns the orders' times.
+    With `at`, every click is made at that fixed time (through `server`'s redirect), not now."""
     from tracker import clickid
 
     times = []
     for h in hours:
-        tid = shop.click()
+        tid = click_at(shop, server, at) if at else shop.click()
         clicked = datetime.fromtimestamp(clickid.verify(tid, [b"test-secret-key"]).ts_ms / 1000, UTC)
         times.append(clicked + timedelta(hours=h))
         resp = shop.post("generic", platforms.generic_order(shop.secrets["generic"], order_id=f"t{h}-{time.time_ns()}",
@@ -287,10 +298,11 @@ def test_time_to_conversion_median_and_p90(api, shop, run_worker):
     assert row["p90_time_to_conversion_seconds"] == pytest.approx(36000, rel=0.03)
 
 
-def test_time_to_conversion_within_dates_counts_only_their_orders(api, shop, run_worker):
+def test_time_to_conversion_within_dates_counts_only_their_orders(api, shop, server, run_worker):
     """Reports covering all of a promotion's conversions read its all-time histogram; narrower
-    dates sum its histograms by day: both must give the figures of the orders in the dates."""
-    times = orders_after_clicks(shop, (1, 1, 1, 48, 50))
+    dates sum its histograms by day: both must give the figures of the orders in the dates.
+    The clicks are made at a fixed time of day (at 22:00-24:00 the 50-hour order would fall a day later)."""
+    times = orders_after_clicks(shop, (1, 1, 1, 48, 50), server, at=datetime(2026, 11, 2, 6, 0, tzinfo=UTC))
     run_worker()
     early, late = times[0].date(), times[3].date()  # 47 hours apart: never the same day
 
