@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -17,6 +18,7 @@ import click
 from tracker import config as settings
 from tracker import embedded, queues
 from tracker.redisconn import DEFAULT_URL, connect
+from tracker.supervisor import Child, CrashLoop, Policy, Supervisor
 
 
 @click.group()
@@ -34,7 +36,8 @@ def _cpus() -> int:
 
 
 # -- processes ------------------------------------------------------------------------------
-def _web_args(host: str, port: int, workers: int) -> list[str]:
+def _web_args(host: str, port: int, workers: int, respawn: float | None = None) -> list[str]:
+    """granian's command line; with `respawn` (seconds), it restarts a worker that dies."""
     return [
         sys.executable,
         "-m",
@@ -50,6 +53,7 @@ def _web_args(host: str, port: int, workers: int) -> list[str]:
         "--blocking-threads",
         "1",
         "--no-access-log",
+        *(("--respawn-failed-workers", "--respawn-interval", str(respawn)) if respawn is not None else ()),
         "tracker.wsgi:app",
     ]
 
@@ -98,67 +102,96 @@ def scheduler() -> None:
 @click.option("--data-dir", default="var", show_default=True, help="Embedded Redis data and the click spool.")
 @click.option("--redis-port", default=urlsplit(DEFAULT_URL).port, type=int, show_default=True)
 @click.option("--demo", is_flag=True, help="Once the web server is ready, create a demo brand and its traffic.")
-def run(host: str, port: int, workers: int, data_dir: str, redis_port: int, demo: bool) -> None:
-    """Run everything: embedded Redis (unless REDIS_URL is set), web, worker and scheduler."""
+@click.option(
+    "--max-restarts",
+    default=Policy.max_restarts,
+    type=click.IntRange(0),
+    show_default=True,
+    help="Restarts of one process allowed within --restart-window; one more death stops the service.",
+)
+@click.option(
+    "--restart-window",
+    default=Policy.window,
+    type=click.FloatRange(min=1),
+    show_default=True,
+    help="Seconds over which a process's deaths are counted.",
+)
+@click.option(
+    "--restart-delay",
+    default=Policy.delay,
+    type=click.FloatRange(min=0),
+    show_default=True,
+    help="Seconds before the first restart; doubles with each death in a row.",
+)
+@click.option(
+    "--restart-delay-max",
+    default=Policy.delay_max,
+    type=click.FloatRange(min=0),
+    show_default=True,
+    help="Cap of the restart delay, seconds.",
+)
+def run(
+    host: str, port: int, workers: int, data_dir: str, redis_port: int, demo: bool,
+    max_restarts: int, restart_window: float, restart_delay: float, restart_delay_max: float,
+) -> None:  # fmt: skip
+    """Run everything: embedded Redis (unless REDIS_URL is set), web, worker and scheduler.
+
+    A process that dies is started again (the others keep serving); one that keeps dying stops the
+    service with exit status 1."""
     env = dict(os.environ)
-    children: list[tuple[str, subprocess.Popen]] = []
+    children: list[Child] = []
     redis_note = env.get("REDIS_URL")
     cli_env = ""
     if not env.get("REDIS_URL"):
-        try:
-            children.append(("redis", embedded.start(redis_port, os.path.join(data_dir, "redis"))))
-        except RuntimeError as exc:
-            raise click.ClickException(f"{exc} (another `tracker run`? pass --redis-port or set REDIS_URL)") from exc
+        redis_dir = os.path.join(data_dir, "redis")
+        children.append(Child("redis", lambda: embedded.start(redis_port, redis_dir),
+                              restart=lambda: embedded.spawn(redis_port, redis_dir), last=True))  # fmt: skip
         env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
-        redis_note = f"{env['REDIS_URL']} (embedded redis-server, data in {data_dir}/redis)"
+        redis_note = (
+            f"{env['REDIS_URL']} (embedded redis-server, appendfsync {embedded.APPENDFSYNC}, data in {redis_dir})"
+        )
         if env["REDIS_URL"] != DEFAULT_URL:
             cli_env = f"REDIS_URL={env['REDIS_URL']} "
     base_url = env.setdefault("BASE_URL", f"http://{host}:{port}")
     env.setdefault("SPOOL_DIR", os.path.join(data_dir, "spool"))
     me = [sys.executable, "-m", "tracker"]
     # Each child in its own session: Ctrl-C reaches only this process, which stops them in order.
-    for name, args in (("web", _web_args(host, port, workers)), ("worker", [*me, "worker"]),
+    for name, args in (("web", _web_args(host, port, workers, respawn=restart_delay)), ("worker", [*me, "worker"]),
                        ("scheduler", [*me, "scheduler"])):  # fmt: skip
-        children.append((name, subprocess.Popen(args, env=env, start_new_session=True)))
+        children.append(Child(name, lambda args=args: subprocess.Popen(args, env=env, start_new_session=True)))
+    supervisor = Supervisor(children, Policy(restart_delay, restart_delay_max, max_restarts, restart_window))
 
     def stop() -> None:
         """Web, worker and scheduler first (the worker finishes its job), Redis last; 20 s in all.
         A second Ctrl-C or SIGTERM must not cut this short: the children are in their own sessions."""
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        deadline = time.monotonic() + 20
-        for group in ([c for c in children if c[0] != "redis"], [c for c in children if c[0] == "redis"]):
-            for _name, proc in group:
-                if proc.poll() is None:
-                    proc.terminate()
-            for name, proc in group:
-                try:
-                    proc.wait(max(0.1, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    click.echo(f"{name} did not stop in time; killing it", err=True)
-                    proc.kill()
-                    proc.wait()
+        supervisor.stop(20, on_kill=lambda name: click.echo(f"{name} did not stop in time; killing it", err=True))
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    click.echo(
-        f"\nInfluence Ledger is running\n"
-        f"  base URL   {base_url}\n"
-        f"  API docs   {base_url}/api/docs\n"
-        f"  Redis      {redis_note}\n"
-        f"Get an API key (in another terminal, from this folder):\n"
-        f'  {cli_env}.venv/bin/tracker brand create "My Brand" --currency USD\n'
-        f"Stop with Ctrl-C.\n"
-    )
     try:
+        try:
+            supervisor.start()
+        except RuntimeError as exc:
+            raise click.ClickException(f"{exc} (another `tracker run`? pass --redis-port or set REDIS_URL)") from exc
+        click.echo(
+            f"\nInfluence Ledger is running\n"
+            f"  base URL   {base_url}\n"
+            f"  API docs   {base_url}/api/docs\n"
+            f"  Redis      {redis_note}\n"
+            f"Get an API key (in another terminal, from this folder):\n"
+            f'  {cli_env}.venv/bin/tracker brand create "My Brand" --currency USD\n'
+            f"Stop with Ctrl-C.\n"
+        )
         if demo:
-            _run_demo(env, base_url, _local_url(host, port), children)
+            _run_demo(env, base_url, _local_url(host, port), supervisor.check)
             Path(data_dir).mkdir(parents=True, exist_ok=True)
             (Path(data_dir) / "demo-created").touch()  # `make run` runs the demo only the first time
         while True:
-            for name, proc in children:
-                if proc.poll() is not None:
-                    raise click.ClickException(f"{name} exited with status {proc.returncode}; stopping")
-            time.sleep(0.5)
+            supervisor.check()
+            time.sleep(0.2)
+    except CrashLoop as exc:
+        raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:
         click.echo("stopping")
     finally:
@@ -172,7 +205,9 @@ def _local_url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def _run_demo(env: dict[str, str], base_url: str, local_url: str, children: list, timeout: float = 60) -> None:
+def _run_demo(
+    env: dict[str, str], base_url: str, local_url: str, supervise: Callable[[], None], timeout: float = 60
+) -> None:
     """`run --demo`: wait until the web server answers /readyz, then run the demo against it."""
     import http.client
 
@@ -181,9 +216,7 @@ def _run_demo(env: dict[str, str], base_url: str, local_url: str, children: list
 
     deadline = time.monotonic() + timeout
     while True:
-        for name, proc in children:
-            if proc.poll() is not None:
-                raise click.ClickException(f"{name} exited with status {proc.returncode}; stopping")
+        supervise()
         probe = Http(local_url, timeout=1)
         try:
             if probe.request("GET", "/readyz")[0] == 200:

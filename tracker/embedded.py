@@ -12,6 +12,10 @@ from pathlib import Path
 
 import redis
 
+# Every write is in the AOF and fsync'd before Redis replies (writes arriving together share one
+# fsync), so a 2xx that waited for Redis means the event is on disk. See README "Durability".
+APPENDFSYNC = "always"
+
 
 def executable() -> str:
     try:
@@ -25,11 +29,12 @@ def executable() -> str:
         return found
 
 
-def start(port: int, data_dir: str | None = None, persist: bool = True, host: str = "127.0.0.1") -> subprocess.Popen:
-    """Start redis-server on host:port and wait until it answers PING."""
-    with socket.socket() as probe:
-        if probe.connect_ex((host, port)) == 0:
-            raise RuntimeError(f"port {port} on {host} is already in use")
+def spawn(port: int, data_dir: str | None = None, persist: bool = True, host: str = "127.0.0.1") -> subprocess.Popen:
+    """Start redis-server on host:port without waiting for it (a restart: it may be loading its AOF)."""
+    return _spawn(port, data_dir, persist, host)[0]
+
+
+def _spawn(port: int, data_dir: str | None, persist: bool, host: str) -> tuple[subprocess.Popen, Path]:
     args = [
         executable(),
         "--port",
@@ -48,7 +53,7 @@ def start(port: int, data_dir: str | None = None, persist: bool = True, host: st
     if data_dir:
         Path(data_dir).mkdir(parents=True, exist_ok=True)
         args += ["--dir", str(Path(data_dir).resolve())]
-    args += ["--appendonly", "yes", "--appendfsync", "everysec"] if persist else ["--appendonly", "no"]
+    args += ["--appendonly", "yes", "--appendfsync", APPENDFSYNC] if persist else ["--appendonly", "no"]
     # Its log goes to a file (a pipe nobody reads would fill and stall the server). Its own
     # session: a Ctrl-C meant for `tracker run` must not stop Redis before the others.
     if data_dir:
@@ -58,17 +63,32 @@ def start(port: int, data_dir: str | None = None, persist: bool = True, host: st
         os.close(fd)
         log_path = Path(name)
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True), log_path
+
+
+def start(port: int, data_dir: str | None = None, persist: bool = True, host: str = "127.0.0.1") -> subprocess.Popen:
+    """Start redis-server on host:port and wait until it answers PING."""
+    with socket.socket() as probe:
+        if probe.connect_ex((host, port)) == 0:
+            raise RuntimeError(f"port {port} on {host} is already in use")
+    proc, log_path = _spawn(port, data_dir, persist, host)
     client = redis.Redis(host=host, port=port, socket_connect_timeout=0.2)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"redis-server exited: {log_path.read_text(errors='replace')[-500:]}")
-        try:
-            client.ping()
-            if proc.poll() is None:
-                return proc
-        except redis.ConnectionError:
-            time.sleep(0.05)
+    try:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"redis-server exited: {log_path.read_text(errors='replace')[-500:]}")
+            try:
+                client.ping()
+                if proc.poll() is None:
+                    return proc
+            except redis.BusyLoadingError:
+                deadline = time.monotonic() + 10  # loading a large AOF: alive, give it the time it needs
+                time.sleep(0.05)
+            except redis.ConnectionError:
+                time.sleep(0.05)
+    finally:
+        client.close()
     proc.kill()
+    proc.wait()
     raise RuntimeError(f"redis-server did not answer on {host}:{port}")
