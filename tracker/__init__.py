@@ -57,6 +57,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         portal,
         promotions,
         reports,
+        snippet,
         webhooks,
     )
     from tracker.signing import Keys
@@ -104,6 +105,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(portal.bp)
+    app.register_blueprint(snippet.bp)
 
     app.session_interface = DerivedKeySessions()
 
