@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tracker import keys
+from tracker.useragent import classify
 from workers import clicks
 
 IPHONE = (
@@ -47,7 +48,7 @@ def test_human_clicks_are_counted_and_repeat_visitors_are_not_unique(api, server
     for ua in (IPHONE, IPHONE, FIREFOX):
         hit(visitor, server, link["code"], ua)
     run_worker()
-    assert stats(api, link) == {"clicks": 3, "unique_clicks": 2, "bot_hits": 0}
+    assert stats(api, link) == {"clicks": 3, "unique_clicks": 2, "bot_hits": 0, "bots_by_family": {}}
 
 
 @pytest.mark.parametrize("ua", BOTS)
@@ -55,14 +56,16 @@ def test_bots_and_link_previews_are_redirected_but_not_counted(api, server, visi
     link = api.link()
     hit(visitor, server, link["code"], ua)
     run_worker()
-    assert stats(api, link) == {"clicks": 0, "unique_clicks": 0, "bot_hits": 1}
+    family = classify(ua).family
+    assert family and stats(api, link) == {"clicks": 0, "unique_clicks": 0, "bot_hits": 1,
+                                           "bots_by_family": {family: 1}}  # fmt: skip
 
 
 def test_head_requests_are_not_clicks(api, server, visitor, run_worker):
     link = api.link()
     hit(visitor, server, link["code"], method="HEAD")
     run_worker()
-    assert stats(api, link) == {"clicks": 0, "unique_clicks": 0, "bot_hits": 1}
+    assert stats(api, link) == {"clicks": 0, "unique_clicks": 0, "bot_hits": 1, "bots_by_family": {"head": 1}}
 
 
 def test_the_click_record_holds_the_enriched_event(api, server, visitor, run_worker, r):
@@ -98,10 +101,11 @@ def test_clicks_roll_into_hourly_daily_since_posting_and_all_time_buckets(api, s
     def read(key):
         return {k.decode(): v.decode() for k, v in r.hgetall(key(api.brand["id"], link["promotion_id"])).items()}
 
-    day = hour[:8]
-    assert read(keys.promotion_days) == {f"{day}:clicks": "1", f"{day}:unique_clicks": "1", f"{day}:bot_hits": "1"}
+    day, by = hour[:8], f"bot:{classify(BOTS[0]).family}"
+    days = {f"{day}:clicks": "1", f"{day}:unique_clicks": "1", f"{day}:bot_hits": "1", f"{day}:{by}": "1"}
+    assert read(keys.promotion_days) == days
     assert read(keys.promotion_since) == {f"{since}:clicks": "1"}
-    all_time = {"clicks": "1", "unique_clicks": "1", "bot_hits": "1", "first": day, "last": day}
+    all_time = {"clicks": "1", "unique_clicks": "1", "bot_hits": "1", by: "1", "first": day, "last": day}
     assert read(keys.promotion_all_time) == all_time
     hit(visitor, server, link["code"])  # the same visitor within the hour: a click, not a unique one
     run_worker()
@@ -144,7 +148,7 @@ def test_a_visitor_is_unique_again_an_hour_after_their_last_unique_click(api, r,
         add_event(r, api.brand["id"], link, f"t{n}", t0 + offset_min * 60_000)
     run_worker()
     # unique at 0, 60 (an hour after 0), 130 (an hour after 60); not at 30, 59, 61
-    assert stats(api, link) == {"clicks": 6, "unique_clicks": 3, "bot_hits": 0}
+    assert stats(api, link) == {"clicks": 6, "unique_clicks": 3, "bot_hits": 0, "bots_by_family": {}}
 
 
 def test_the_same_click_delivered_twice_and_rerun_roll_ups_count_once(api, server, visitor, r, run_worker):
@@ -192,7 +196,7 @@ def test_a_script_lost_mid_roll_up_is_loaded_again_and_nothing_is_lost(api, r, r
     monkeypatch.setenv("REDIS_URL", redis_url)
     assert clicks.consume(r, api.brand["id"], "me", settings(), batch_size=5) == 23
     assert calls == [5, 5, 5, 5, 3]
-    assert stats(api, link) == {"clicks": 23, "unique_clicks": 23, "bot_hits": 0}
+    assert stats(api, link) == {"clicks": 23, "unique_clicks": 23, "bot_hits": 0, "bots_by_family": {}}
     assert r.xpending(keys.clicks_stream(api.brand["id"]), clicks.GROUP)["pending"] == 0
 
 

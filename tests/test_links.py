@@ -14,7 +14,7 @@ def test_a_link_gets_a_short_code_a_short_url_and_utm_tags(api):
     q = parse_qs(urlsplit(link["tracked_url"]).query)
     assert q["utm_medium"] == ["influencer"] and q["utm_source"][0].startswith("inf")
     assert q["utm_campaign"][0].startswith("spring-") and q["ref"] == ["ig"]
-    assert link["stats"] == {"clicks": 0, "unique_clicks": 0, "bot_hits": 0}
+    assert link["stats"] == {"clicks": 0, "unique_clicks": 0, "bot_hits": 0, "bots_by_family": {}}
 
 
 def test_utm_tags_already_in_the_destination_are_kept(api):

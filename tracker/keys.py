@@ -86,7 +86,7 @@ def last_unique(brand_id: str, link_id: str, visitor: str) -> str:
 
 
 def link_totals(brand_id: str, link_id: str) -> str:
-    """Hash of a link's all-time counters: clicks, unique_clicks, bot_hits."""
+    """Hash of a link's all-time counters: clicks, unique_clicks, bot_hits, and 'bot:<family>' per bot family."""
     return f"{_b(brand_id)}:lt:{link_id}"
 
 
@@ -111,6 +111,12 @@ def promotion_all_time(brand_id: str, promotion_id: str) -> str:
     """Hash of a promotion's all-time totals ('<metric>'), and its first and last day with events
     ('first', 'last': yyyymmdd): what reports covering all of it read."""
     return f"{_b(brand_id)}:pa:{promotion_id}"
+
+
+def bot_rules(brand_id: str) -> str:
+    """Hash of the brand's own user-agent patterns: 'exclude' and 'count' (JSON lists), 'updated_at',
+    and 'version', bumped on every change (workers recompile when it moves)."""
+    return f"{_b(brand_id)}:botrules"
 
 
 def rollup_state(brand_id: str) -> str:

@@ -8,8 +8,9 @@ from __future__ import annotations
 #   then the batch's shared keys, each once: link totals, and per promotion 4 in a row: its
 #   hours, days, since-posting and all-time hashes.
 # ARGV: group, record_ttl_s, then per event 8 values: entry id, ts_ms, hour field prefix
-#   (yyyymmddhh), bot (0/1), record, since-posting prefix ('s<n>'/'D<d>', or '' when the
-#   promotion has no posting time), and the 0-based places among the shared keys of its link
+#   (yyyymmddhh), bot family ('' for a click; else a bot hit, also counted as 'bot:<family>' in
+#   the link totals, days and all-time: no spaces), record, since-posting prefix ('s<n>'/'D<d>',
+#   or '' when the promotion has no posting time), and the 0-based places among the shared keys of its link
 #   totals and of its promotion's first key. Days get the hours' counters by 'yyyymmdd'; all-time
 #   gets them unprefixed, and the first and last day with events ('first', 'last').
 # Counters are summed in the script and written once per key and field; one XACK per batch.
@@ -29,7 +30,7 @@ local ids = {}
 for i = 0, n - 1 do
   local kc, ku = KEYS[2 + i*2], KEYS[3 + i*2]
   local a = 3 + i*8
-  local entry, ts, hour, bot, rec, since = ARGV[a], tonumber(ARGV[a+1]), ARGV[a+2], ARGV[a+3], ARGV[a+4], ARGV[a+5]
+  local entry, ts, hour, family, rec, since = ARGV[a], tonumber(ARGV[a+1]), ARGV[a+2], ARGV[a+3], ARGV[a+4], ARGV[a+5]
   local kt, p = KEYS[shared + 1 + tonumber(ARGV[a+6])], shared + 1 + tonumber(ARGV[a+7])
   local kh, kd, ks, ka = KEYS[p], KEYS[p + 1], KEYS[p + 2], KEYS[p + 3]
   local day = string.sub(hour, 1, 8)
@@ -40,11 +41,15 @@ for i = 0, n - 1 do
     if not span then spans[ka] = {day, day}
     elseif day < span[1] then span[1] = day
     elseif day > span[2] then span[2] = day end
-    if bot == '1' then
+    if family ~= '' then
+      local by = 'bot:' .. family
       add(kt, 'bot_hits')
+      add(kt, by)
       add(kh, hour .. ':bot_hits')
       add(kd, day .. ':bot_hits')
+      add(kd, day .. ':' .. by)
       add(ka, 'bot_hits')
+      add(ka, by)
     else
       add(kt, 'clicks')
       add(kh, hour .. ':clicks')

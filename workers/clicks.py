@@ -1,9 +1,11 @@
 """Fold the click streams into counters: each click counted exactly once.
 
-A worker reads each brand's stream through a consumer group, classifies user agents (bots,
-browser, OS, device; cached), and applies a batch with one Lua script that counts and
-acknowledges together, skipping any click id already counted. Entries a killed worker left
-pending are claimed after CLAIM_IDLE_SECONDS by whichever worker runs next.
+A worker reads each brand's stream through a consumer group, classifies user agents (bots and
+their family, browser, OS, device; cached), applies the brand's own patterns on top (loaded once
+per run, compiled again only when they changed), and applies a batch with one Lua script that
+counts and acknowledges together, skipping any click id already counted. A HEAD request is a bot
+hit by rule (family "head"), never classified. Entries a killed worker left pending are claimed
+after CLAIM_IDLE_SECONDS by whichever worker runs next.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from typing import Any
 
 import redis
 
-from tracker import keys, scripts
+from tracker import botrules, keys, scripts
 from tracker.useragent import classify
 from workers.streams import GROUP, Entries, PostedAt, Prepared, fold, hour_of, since_posting
+
+RULES = botrules.Cache()  # brands' own patterns, per worker process
 
 
 def consume(
@@ -23,6 +27,7 @@ def consume(
     progress: Callable[[int], None] | None = None,
 ) -> int:  # fmt: skip
     """Fold the brand's new clicks into its counters; returns how many were counted."""
+    RULES.load(r, brand_id)  # a change of the brand's patterns applies from this run on
     return fold(r, brand_id, keys.clicks_stream(brand_id), scripts.APPLY_CLICKS, _prepare, consumer, cfg, batch_size,
                 progress)  # fmt: skip
 
@@ -32,12 +37,18 @@ def _prepare(r: redis.Redis, brand_id: str, stream: str, entries: Entries, ttl: 
     pairs: list[str] = []  # per event: click record key, last-unique key
     shared: dict[str, int] = {}  # link totals and promotions' 4 keys, passed once per batch
     argv: list[Any] = [GROUP, ttl]
+    rules = RULES.of(brand_id)
     for entry_id, f in entries:
         if not f:  # deleted (trimmed) while pending: acknowledge, nothing to count
             r.xack(stream, GROUP, entry_id)
             continue
-        agent = classify(f.get(b"ua", b"").decode())
         head = f.get(b"m") == b"HEAD"
+        if head:  # a bot hit by rule: not worth classifying
+            family, browser, os_, device = botrules.HEAD, "", "", ""
+        else:
+            ua = f.get(b"ua", b"").decode()
+            agent = classify(ua)
+            family, browser, os_, device = rules.family(ua, agent.family), agent.browser, agent.os, agent.device
         link, promotion, ts = f[b"l"].decode(), f[b"p"].decode(), int(f[b"t"])
         visitor = f.get(b"v", b"").decode()
         click_key = keys.click(brand_id, f[b"id"].decode())
@@ -48,14 +59,13 @@ def _prepare(r: redis.Redis, brand_id: str, stream: str, entries: Entries, ttl: 
             for key in (first, keys.promotion_days(brand_id, promotion), keys.promotion_since(brand_id, promotion),
                         keys.promotion_all_time(brand_id, promotion)):  # fmt: skip
                 shared[key] = len(shared)
-        bot = agent.bot or head
         # The click's record: link|promotion|ms|visitor|bot|head|browser|os|device|referrer|country
         record = (
-            f"{link}|{promotion}|{ts}|{visitor}|{bot:d}|{head:d}|{agent.browser}|{agent.os}|{agent.device}|"
+            f"{link}|{promotion}|{ts}|{visitor}|{bool(family):d}|{head:d}|{browser}|{os_}|{device}|"
             f"{f.get(b'r', b'').decode()}|{f.get(b'cc', b'').decode()}"
         )
-        argv += [entry_id, ts, hour_of(ts), b"1" if bot else b"0", record, since_posting(ts, posted(promotion)),
-                 totals, shared[first]]  # fmt: skip
+        argv += [entry_id, ts, hour_of(ts), family, record, since_posting(ts, posted(promotion)), totals,
+                 shared[first]]  # fmt: skip
     if not pairs:
         return None
     return [stream, *pairs, *shared], argv

@@ -8,9 +8,9 @@ from flask import current_app, g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from tracker import keys, money
+from tracker import botrules, keys, money
 from tracker.brands.model import save_brand
-from tracker.brands.schemas import BrandSchema, RateSchema, RatesSchema
+from tracker.brands.schemas import BotPatternsSchema, BrandSchema, RateSchema, RatesSchema
 from tracker.errors import abort
 
 blp = Blueprint("brand", __name__, url_prefix="/api/v1/brand", description="The brand of the API key")
@@ -34,6 +34,20 @@ class BrandView(MethodView):
         if changes.get("click_param", g.brand["click_param"]) != g.brand["click_param"]:
             refresh_redirects(r, brand)
         return brand
+
+
+@blp.route("/bot-patterns")
+class BotPatterns(MethodView):
+    @blp.response(200, BotPatternsSchema)
+    def get(self) -> dict[str, Any]:
+        """The brand's own patterns of user agents to exclude from clicks, or to count as clicks."""
+        return botrules.get(current_app.extensions["redis"], g.brand["id"])
+
+    @blp.arguments(BotPatternsSchema)
+    @blp.response(200, BotPatternsSchema)
+    def put(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Replace the brand's patterns; clicks rolled up from now on follow them (counted ones stay)."""
+        return botrules.put(current_app.extensions["redis"], g.brand["id"], data["exclude"], data["count"])
 
 
 def _rates() -> dict[str, Any]:

@@ -4,6 +4,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from tracker import botrules
 from tracker.api import Currency
 
 
@@ -42,6 +43,31 @@ class BrandSchema(Schema):
         keys = data.get("attribution_priority") or []
         if len(set(keys)) != len(keys):
             raise ValidationError("Each key at most once.", "attribution_priority")
+
+
+def _pattern(value: str) -> None:
+    reason = botrules.problem(value)
+    if reason:
+        raise ValidationError(reason)
+
+
+def _patterns(description: str) -> fields.List:
+    return fields.List(
+        fields.String(validate=[validate.Length(min=1, max=botrules.MAX_LENGTH), _pattern]),
+        load_default=list,
+        validate=validate.Length(max=botrules.MAX_PATTERNS),
+        metadata={"description": description},
+    )
+
+
+class BotPatternsSchema(Schema):
+    """The brand's own user-agent patterns: RE2 regular expressions, case-insensitive, matched
+    anywhere in the user agent; they apply to clicks rolled up after the change."""
+
+    exclude = _patterns('Never a click: a bot hit of family "brand-rule" (e.g. your own uptime monitor).')
+    count = _patterns("Always a click when the classifier says bot (e.g. a partner app); `exclude` wins over it.")
+    version = fields.Integer(dump_only=True, metadata={"description": "Bumped on every change."})
+    updated_at = fields.String(dump_only=True, allow_none=True)
 
 
 class RateSchema(Schema):

@@ -96,10 +96,16 @@ def refresh_redirects(r: redis.Redis, brand: dict[str, Any]) -> int:
 
 
 def totals(r: redis.Redis, brand_id: str, link_ids: list[str]) -> list[dict[str, int]]:
-    """All-time counters of links, as rolled up by the workers."""
+    """All-time counters of links, as rolled up by the workers, bot hits also by family."""
     with r.pipeline(transaction=False) as p:
         for link_id in link_ids:
             p.hgetall(keys.link_totals(brand_id, link_id))
         rows = p.execute()
     names = ("clicks", "unique_clicks", "bot_hits")
-    return [{n: int(row.get(n.encode(), 0)) for n in names} for row in rows]
+    return [
+        {
+            **{n: int(row.get(n.encode(), 0)) for n in names},
+            "bots_by_family": {k[4:].decode(): int(v) for k, v in sorted(row.items()) if k.startswith(b"bot:")},
+        }
+        for row in rows
+    ]

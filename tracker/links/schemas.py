@@ -16,7 +16,12 @@ def check_alias(value: str) -> None:
 class LinkStatsSchema(Schema):
     clicks = fields.Integer()
     unique_clicks = fields.Integer()
-    bot_hits = fields.Integer()
+    bot_hits = fields.Integer(metadata={"description": "Hits not counted as clicks: bots, previews, HEAD requests."})
+    bots_by_family = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={"description": 'bot_hits by why they are not clicks, e.g. {"crawler": 3, "head": 1}.'},
+    )
 
 
 class LinkSchema(Schema):

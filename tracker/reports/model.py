@@ -59,6 +59,7 @@ class Totals:
     has_engagements: bool = False
     unconverted: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     ttc: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    bots: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # bot_hits by family
 
     def add(self, other: Totals) -> None:
         for name in ("promotions", "clicks", "unique_clicks", "bot_hits", "conversions", "revenue", "refunds",
@@ -69,6 +70,8 @@ class Totals:
             self.unconverted[k] += v
         for k, v in other.ttc.items():
             self.ttc[k] += v
+        for k, v in other.bots.items():
+            self.bots[k] += v
 
     def metrics(self) -> dict[str, Any]:
         return {
@@ -80,6 +83,7 @@ class Totals:
             "clicks": self.clicks,
             "unique_clicks": self.unique_clicks,
             "bot_hits": self.bot_hits,
+            "bots_by_family": {k: v for k, v in sorted(self.bots.items()) if v},
             "conversions": self.conversions,
             "conversion_rate": ratio(self.conversions, self.unique_clicks),
             "cost_per_click": per(self.spend, self.clicks),
@@ -259,6 +263,8 @@ def _promo(promo, influencer, brand, money, sums, since, hist, start, end) -> Pr
             refunds_by_cur[metric[8:]] += int(v)
         elif metric in ("clicks", "unique_clicks", "bot_hits", "conversions"):
             setattr(t, metric, getattr(t, metric) + int(v))
+        elif metric.startswith("bot:"):
+            t.bots[metric[4:]] += int(v)
     for cur, amount in revenue_by_cur.items():
         converted = money(amount, cur)
         if converted is None:
