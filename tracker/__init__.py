@@ -11,6 +11,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin, resolver
 from flask import Flask, request, send_from_directory
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from tracker import config as settings
 from tracker.errors import TrackerApi
@@ -33,6 +34,10 @@ class DerivedKeySessions(SecureCookieSessionInterface):
             base = app.extensions["signing_keys"].current()
             app.secret_key = hmac.new(base, b"flask-session", hashlib.sha256).hexdigest()
         return super().get_signing_serializer(app)
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        """Secure when configured, or when the request came over HTTPS (as PROXY_COUNT proxies say)."""
+        return super().get_cookie_secure(app) or request.is_secure
 
 
 def _schema_name(schema: Any) -> str:
@@ -108,6 +113,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(snippet.bp)
 
     app.session_interface = DerivedKeySessions()
+    proxies = int(app.config["PROXY_COUNT"])
+    if proxies:  # the client's address and scheme as the last PROXY_COUNT proxies say, never further
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
     @app.errorhandler(404)
     @app.errorhandler(405)

@@ -1,9 +1,18 @@
-"""API keys: shown once, stored only as a SHA-256 hash, checked in constant time."""
+"""API keys: shown once, stored only as a SHA-256 hash, checked in constant time.
+
+Wrong keys are limited per client address (what PROXY_COUNT proxies say it is): after
+AUTH_FAILURES_PER_MINUTE of them, the API and the dashboard sign-in answer 429 with Retry-After to
+every key from that address, a valid one included (else the limit would still confirm a right
+guess), until the minute that began with its first failure is over. Other addresses are not
+affected. The counter lives in Redis, shared by all web workers; a success costs no round trip more
+than before (the block is read in the same one as the key) and writes nothing.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 
 import redis
@@ -13,6 +22,17 @@ from tracker import keys
 from tracker.errors import abort
 
 KEY_PREFIX = "il_"
+FAILURE_WINDOW_SECONDS = 60
+
+log = logging.getLogger(__name__)
+
+
+class TooManyFailures(Exception):
+    """The client sent too many wrong keys lately; it may try again in `retry_after` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
 
 
 def new_api_key() -> str:
@@ -27,14 +47,45 @@ def store_key(pipe: redis.client.Pipeline, api_key: str, brand_id: str) -> None:
     pipe.set(keys.api_key(hash_key(api_key)), brand_id)
 
 
-def brand_for_key(r: redis.Redis, api_key: str) -> str | None:
+def client_address() -> str:
+    """This request's client: the socket peer, or the address PROXY_COUNT proxies vouch for
+    (ProxyFix in create_app)."""
+    return request.remote_addr or ""
+
+
+def brand_for_key(r: redis.Redis, api_key: str, client: str = "", limit: int = 0) -> str | None:
+    """The brand an API key opens, or None. With a `limit`, raises TooManyFailures when `client`
+    has sent that many wrong keys in its window, whatever this key is."""
     digest = hash_key(api_key)
-    brand_id = r.get(keys.api_key(digest))
+    if limit > 0:
+        pipe = r.pipeline(transaction=False)
+        pipe.get(keys.auth_failures(client))
+        pipe.get(keys.api_key(digest))
+        failures, brand_id = pipe.execute()
+        if failures is not None and int(failures) >= limit:
+            raise TooManyFailures(max(1, r.ttl(keys.auth_failures(client))))
+    else:
+        brand_id = r.get(keys.api_key(digest))
     if brand_id is None:
         # Same work on a miss as on a hit, so timing says nothing about near misses.
         hmac.compare_digest(digest, hash_key(api_key + "!"))
         return None
     return brand_id.decode()
+
+
+def count_failure(r: redis.Redis, client: str, limit: int, where: str) -> None:
+    """Count (and log) one wrong key from `client`; its window starts with its first failure."""
+    if limit <= 0:
+        return
+    key = keys.auth_failures(client)
+    pipe = r.pipeline(transaction=False)
+    pipe.set(key, 0, ex=FAILURE_WINDOW_SECONDS, nx=True)
+    pipe.incr(key)
+    failures = pipe.execute()[1]
+    if failures < limit:
+        log.info("auth: wrong API key (%s) from %s, %d of %d this minute", where, client, failures, limit)
+    else:
+        log.warning("auth: %d wrong API keys from %s within a minute: its keys are refused (429)", failures, client)
 
 
 def authenticate() -> None:
@@ -50,9 +101,18 @@ def authenticate() -> None:
             headers={"WWW-Authenticate": 'Bearer realm="api"'},
         )
     r = current_app.extensions["redis"]
-    brand_id = brand_for_key(r, token.strip())
+    client, limit = client_address(), int(current_app.config["AUTH_FAILURES_PER_MINUTE"])
+    try:
+        brand_id = brand_for_key(r, token.strip(), client, limit)
+    except TooManyFailures as exc:
+        abort(
+            429,
+            message=f"Authorization: too many wrong API keys from your address; retry in {exc.retry_after} s.",
+            headers={"Retry-After": str(exc.retry_after)},
+        )
     brand = get_brand(r, brand_id) if brand_id else None
     if brand is None:
+        count_failure(r, client, limit, "API")
         abort(
             401,
             message="Authorization: unknown or revoked API key.",

@@ -27,8 +27,12 @@ _SETTINGS: dict[str, tuple[Any, Any]] = {
     "SPOOL_DIR": (str, "var/spool"),
     # Header set by the CDN with the visitor's country (e.g. CF-IPCountry); empty: none.
     "COUNTRY_HEADER": (str, ""),
-    # How many reverse proxies in front of us append to X-Forwarded-For (0: use the socket peer).
+    # How many reverse proxies in front of us append to X-Forwarded-For and -Proto: the client's
+    # address and scheme are taken from that many hops back, never further (0: the socket's own).
     "PROXY_COUNT": (int, 0),
+    # Wrong API keys (API or dashboard sign-in) one client address may send per minute; then 429
+    # for every key from it until the minute is over. 0: no limit.
+    "AUTH_FAILURES_PER_MINUTE": (int, 30),
     # Roll-up schedule and raw event retention.
     "ROLLUP_INTERVAL_SECONDS": (int, 60),
     "EVENT_RETENTION_DAYS": (int, 90),

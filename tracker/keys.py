@@ -30,6 +30,12 @@ def api_key(key_hash: str) -> str:
     return f"{PREFIX}:apikey:{key_hash}"
 
 
+def auth_failures(address: str) -> str:
+    """Failed API-key attempts (API or dashboard sign-in) from one client address, in a window
+    that starts at the first failure and expires with it."""
+    return f"{PREFIX}:authfail:{address}"
+
+
 def link_code(code: str) -> str:
     """What the redirect needs to resolve a short code (JSON)."""
     return f"{PREFIX}:{{l:{code.lower()}}}:code"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from rq import get_current_job
@@ -21,16 +22,28 @@ def run(brand_id: str | None = None, batch_size: int | None = None) -> dict[str,
     consumer = f"{socket.gethostname()}:{os.getpid()}"
     job = get_current_job()
     totals = {"brands": len(brand_ids), "brands_done": 0, "clicks": 0, "conversions": 0, "events_read": 0}
+    reading = 0  # events read so far from the stream being folded
 
     def progress(read: int) -> None:
+        nonlocal reading
+        reading = read
         if job is not None:
             job.meta["progress"] = {**totals, "events_read": totals["events_read"] + read}
             job.save_meta()
 
+    def folded(consume: Callable[..., int], b: str) -> int:
+        """Fold one stream of brand `b`; its events read join the totals."""
+        nonlocal reading
+        reading = 0
+        applied = consume(r, b, consumer, cfg, batch_size, progress)
+        totals["events_read"] += reading
+        reading = 0
+        return applied
+
     for b in brand_ids:
         migrations.ensure(r, b)  # roll-ups of an older layout first brought to this one
-        totals["clicks"] += clicks.consume(r, b, consumer, cfg, batch_size, progress)
-        totals["conversions"] += conversions.consume(r, b, consumer, cfg, batch_size, progress)
+        totals["clicks"] += folded(clicks.consume, b)
+        totals["conversions"] += folded(conversions.consume, b)
         totals["brands_done"] += 1
         r.hset(keys.rollup_state(b), "rolled_up_at", datetime.now(UTC).isoformat(timespec="seconds"))
         progress(0)

@@ -166,9 +166,18 @@ def login() -> Any:
         )
     key = request.form.get("api_key", "").strip()
     r = current_app.extensions["redis"]
-    brand_id = auth.brand_for_key(r, key) if key else None
+    client, limit = auth.client_address(), int(current_app.config["AUTH_FAILURES_PER_MINUTE"])
+    try:
+        brand_id = auth.brand_for_key(r, key, client, limit) if key else None
+    except auth.TooManyFailures as exc:
+        _forget_sign_in()
+        error = f"Too many wrong API keys from your address. Try again in {exc.retry_after} seconds."
+        page = render_template("dashboard/login.html", next=next_url, error=error)
+        return page, 429, {"Retry-After": str(exc.retry_after)}
     if brand_id is None or get_brand(r, brand_id) is None:
         _forget_sign_in()
+        if key:
+            auth.count_failure(r, client, limit, "dashboard sign-in")
         error = "Enter your API key." if not key else "Unknown or revoked API key."
         return render_template("dashboard/login.html", next=next_url, error=error), 401
     session.clear()  # a fresh session (and CSRF token) for the signed-in brand

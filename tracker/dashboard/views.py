@@ -21,7 +21,7 @@ from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 from werkzeug.exceptions import NotFound
 
-from tracker import api, keys, queues
+from tracker import api, csvsafe, keys, queues
 from tracker.dashboard import bp, fmt
 from tracker.dashboard.charts import Series, line_chart
 from tracker.dashboard.signin import wants_json
@@ -222,8 +222,8 @@ def sort_rows(rows: list[dict[str, Any]], column: Column, descending: bool) -> l
 def _csv(header: list[str], rows: list[list[str]], filename: str) -> Response:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerow(csvsafe.row(header))
+    writer.writerows(csvsafe.row(row) for row in rows)
     return Response(
         buf.getvalue(),
         mimetype="text/csv",

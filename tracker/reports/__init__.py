@@ -16,7 +16,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from tracker import api, keys, queues
+from tracker import api, csvsafe, keys, queues
 from tracker.errors import abort
 from tracker.reports import model
 from tracker.tiers import TIERS
@@ -68,7 +68,9 @@ def _csv(rows: list[dict[str, Any]], filename: str) -> Response:
         writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in row.items()})
+            writer.writerow(
+                {k: csvsafe.cell(json.dumps(v) if isinstance(v, dict | list) else v) for k, v in row.items()}
+            )
     return Response(
         buf.getvalue(), mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
     )
