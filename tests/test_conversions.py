@@ -256,7 +256,7 @@ def test_a_body_that_is_not_json_is_400(shop, r):
     raw = b"{nope"
     headers = {"X-Signature": platforms.generic_signature([shop.secrets["generic"]], raw, int(time.time()))}
     resp = requests.post(f"{shop.url}/generic", data=raw, headers=headers)
-    assert resp.status_code == 400 and resp.json()["message"] == "body: not valid JSON"
+    assert resp.status_code == 400 and resp.json()["message"].startswith("body: not valid JSON")
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,9 @@ from typing import Any
 
 import redis
 from apispec.ext.marshmallow import MarshmallowPlugin, resolver
-from flask import Flask, request, send_from_directory
+from flask import Flask, make_response, request, send_from_directory
 from flask.sessions import SecureCookieSessionInterface
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from tracker import config as settings
@@ -120,10 +120,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     @app.errorhandler(404)
     @app.errorhandler(405)
     def _no_route(exc: HTTPException) -> Any:
-        """An address nothing answers: a page under /dashboard/ (where people click), else JSON."""
+        """An address nothing answers: a page under /dashboard/ (where people click), else JSON.
+        A 405 names the methods the address takes (`Allow`)."""
         if request.path == "/dashboard" or request.path.startswith("/dashboard/"):
-            return dashboard.signin.http_error(exc)
-        return api.handle_http_exception(exc)
+            response = make_response(dashboard.signin.http_error(exc))
+        else:
+            response = make_response(api.handle_http_exception(exc))
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
 
     @app.errorhandler(redis.RedisError)
     def _redis_down(exc: redis.RedisError) -> tuple[dict[str, Any], int, dict[str, str]]:

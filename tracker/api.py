@@ -109,11 +109,22 @@ class Date(fields.Date):
         return iso(value)
 
 
+class FullMatch(validate.Regexp):
+    """validate.Regexp over the whole value. Regexp uses `re.match`, where a closing `$` also
+    matches before a trailing newline ("tid\\n"); the pattern keeps its `^...$` form for the
+    OpenAPI document, where it means the whole value."""
+
+    def __call__(self, value: str) -> str:
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def check_discount_code(value: str) -> None:
-    if not CODE_RE.match(value):
+    if not CODE_RE.fullmatch(value):
         raise ValidationError("Discount codes are 1-64 letters, digits, '-' or '_'.")
 
 
@@ -134,8 +145,11 @@ def forget(*records: dict[str, Any] | None, kind: str | None = None) -> None:
 
 
 # -- pagination -----------------------------------------------------------------------------
+MAX_PAGE = 10**9  # pages of 500 reach half a trillion records; Redis offsets stay in 64 bits
+
+
 class PageArgs(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 

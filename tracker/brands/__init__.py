@@ -6,12 +6,11 @@ from typing import Any
 
 from flask import current_app, g
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from tracker import botrules, keys, money
 from tracker.brands.model import save_brand
 from tracker.brands.schemas import BotPatternsSchema, BrandSchema, RateSchema, RatesSchema
-from tracker.errors import abort
+from tracker.errors import Blueprint, abort
 
 blp = Blueprint("brand", __name__, url_prefix="/api/v1/brand", description="The brand of the API key")
 

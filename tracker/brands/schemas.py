@@ -5,7 +5,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from tracker import botrules
-from tracker.api import Currency
+from tracker.api import Currency, FullMatch
 
 
 class TierThresholdsSchema(Schema):
@@ -28,7 +28,7 @@ class BrandSchema(Schema):
     attribution_window_days = fields.Integer(strict=True, validate=validate.Range(min=1, max=365))
     tier_thresholds = fields.Nested(TierThresholdsSchema)
     click_param = fields.String(
-        validate=validate.Regexp(r"^[A-Za-z_][A-Za-z0-9_]{0,31}$", error="Must be a plain query parameter name."),
+        validate=FullMatch(r"^[A-Za-z_][A-Za-z0-9_]{0,31}$", error="Must be a plain query parameter name."),
         metadata={"description": "Query parameter that carries the click id to the shop."},
     )
     attribution_priority = fields.List(

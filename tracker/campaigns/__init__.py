@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from tracker import api, discounts
 from tracker.campaigns.schemas import CampaignSchema
-from tracker.errors import abort, field_error
+from tracker.errors import Blueprint, abort, field_error
 from tracker.store import Conflict
 
 KIND = "campaign"

@@ -4,7 +4,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from tracker.api import Date, DestinationUrl, DiscountCodes
+from tracker.api import Date, DestinationUrl, DiscountCodes, FullMatch
 
 
 class CampaignSchema(Schema):
@@ -12,7 +12,7 @@ class CampaignSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     slug = fields.String(
         required=True,
-        validate=validate.Regexp(
+        validate=FullMatch(
             r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error="Must be lowercase letters and digits joined by single '-'."
         ),
         metadata={"description": "Used as utm_campaign."},

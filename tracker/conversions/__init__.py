@@ -7,12 +7,11 @@ from typing import Any
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from tracker import api
 from tracker.conversions import model
 from tracker.conversions.schemas import ConversionSchema, GenericEventSchema, IngestResultSchema
-from tracker.errors import abort, field_error
+from tracker.errors import Blueprint, abort, field_error
 from tracker.lookups import Lookups
 
 blp = Blueprint("conversions", __name__, url_prefix="/api/v1/conversions", description="Orders and their attribution")

@@ -69,11 +69,6 @@ class IngestResultSchema(Schema):
     events = fields.List(fields.Dict())
 
 
-class ConversionFilterSchema(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-
-
 _TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$")
 _OPTIONAL_TEXT = {"click_id": 300, "discount_code": 64, "landing_url": 2048, "customer_id": 200}
 
@@ -110,7 +105,7 @@ def load_generic_fast(p: Any) -> dict[str, Any] | None:
     out["amount"], out["currency"] = amount, currency
     if "occurred_at" in p:
         value = p["occurred_at"]
-        if not isinstance(value, str) or not _TIME.match(value):
+        if not isinstance(value, str) or not _TIME.fullmatch(value):
             return None
         try:
             out["occurred_at"] = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)

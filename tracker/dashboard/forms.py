@@ -76,7 +76,7 @@ def to_payload(fields: list[Field], form: dict[str, str], creating: bool, curren
             else:
                 continue  # not sent: the API's default applies (or 'Missing data for required field.')
         elif f.type == "number":
-            value = int(raw) if INTEGER.match(raw) else raw
+            value = int(raw) if INTEGER.fullmatch(raw) else raw
         elif f.type == "money":
             value = _amount(raw, cost_currency, f.name)
         else:

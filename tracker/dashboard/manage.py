@@ -166,7 +166,7 @@ def manage() -> Any:
 @bp.get("/manage/<plural>")
 def manage_list(plural: str) -> Any:
     res = _resource(plural)
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = min(max(1, request.args.get("page", 1, type=int) or 1), api.MAX_PAGE)
     items, total = api.store().page(res.kind, page, PAGE_SIZE)
     if res.kind == "influencer":
         items = [influencers.with_tier(i) for i in items]

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from tracker import api
-from tracker.errors import abort, field_error
+from tracker.errors import Blueprint, abort, field_error
 from tracker.influencers.schemas import InfluencerSchema
 from tracker.store import Conflict
 from tracker.tiers import tier_for

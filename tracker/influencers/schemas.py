@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from tracker.api import FullMatch
 from tracker.tiers import TIERS
 
 PLATFORMS = (
@@ -27,7 +28,7 @@ class InfluencerSchema(Schema):
     id = fields.String(dump_only=True)
     handle = fields.String(
         required=True,
-        validate=validate.Regexp(r"^@?[\w.\-]{1,100}$", error="Must be 1-100 letters, digits, '.', '-' or '_'."),
+        validate=FullMatch(r"^@?[\w.\-]{1,100}$", error="Must be 1-100 letters, digits, '.', '-' or '_'."),
     )
     platform = fields.String(required=True, validate=validate.OneOf(PLATFORMS))
     followers = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=10**10))

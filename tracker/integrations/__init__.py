@@ -6,11 +6,10 @@ from typing import Any
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from tracker import api
-from tracker.errors import abort, field_error
+from tracker.errors import Blueprint, abort, field_error
 from tracker.integrations import model
 from tracker.integrations.model import SHOPIFY_ORDER_TOPICS, SOURCES
 

@@ -7,10 +7,9 @@ from typing import Any
 import shortuuid
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from tracker import api, campaigns, influencers, keys, promotions
-from tracker.errors import abort, field_error
+from tracker.errors import Blueprint, abort, field_error
 from tracker.links.model import KIND, redirect_record, totals, tracked_url
 from tracker.links.schemas import LinkSchema, LinkUpdateSchema
 

@@ -7,7 +7,7 @@ from tracker.links.model import ALIAS_RE, RESERVED
 
 
 def check_alias(value: str) -> None:
-    if not ALIAS_RE.match(value):
+    if not ALIAS_RE.fullmatch(value):
         raise ValidationError("Must be 3-64 letters, digits, '-' or '_', starting with a letter or digit.")
     if value.lower() in RESERVED:
         raise ValidationError(f"{value!r} is reserved.")

@@ -8,7 +8,8 @@ flask-smorest's Api by `create_app` (`api.register_blueprint(portal.api_blp)`).
 from __future__ import annotations
 
 from flask import Blueprint
-from flask_smorest import Blueprint as ApiBlueprint
+
+from tracker.errors import Blueprint as ApiBlueprint
 
 bp = Blueprint("portal", __name__, url_prefix="/i", template_folder="templates")
 api_blp = ApiBlueprint(

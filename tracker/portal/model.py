@@ -62,7 +62,7 @@ def revoke_token(r: redis.Redis, brand_id: str, influencer_id: str, token_id: st
 
 def resolve(r: redis.Redis, token: str) -> dict[str, str] | None:
     """{brand, influencer, id} of a live token, or None (unknown, malformed or revoked)."""
-    if not TOKEN_RE.match(token):
+    if not TOKEN_RE.fullmatch(token):
         return None
     digest = hash_token(token)
     raw = r.get(portal_token(digest))

@@ -6,23 +6,24 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from typing import Any
 
 from flask import Response, current_app, request, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from tracker import api, csvsafe, keys, queues
-from tracker.errors import abort
+from tracker.errors import Blueprint, abort
 from tracker.reports import model
 from tracker.tiers import TIERS
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1/reports", description="ROI reports, from the roll-ups")
-GROUP_SPEC = validate.Regexp(
+JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
+GROUP_SPEC = api.FullMatch(
     rf"^({'|'.join(TIERS)}|\*):(long_running|timeboxed|\*)$", error="Must be <tier>:<style>, e.g. micro:long_running."
 )
 
@@ -62,10 +63,11 @@ def _wants_csv(args: dict[str, Any]) -> bool:
     return request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv"
 
 
-def _csv(rows: list[dict[str, Any]], filename: str) -> Response:
+def _csv(rows: list[dict[str, Any]], filename: str, columns: list[str] | None = None) -> Response:
+    """Rows as CSV; `columns` gives the header row when there may be no rows."""
     buf = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    if rows or columns:
+        writer = csv.DictWriter(buf, fieldnames=columns or list(rows[0]), lineterminator="\n")
         writer.writeheader()
         for row in rows:
             writer.writerow(
@@ -117,7 +119,7 @@ class Summary(MethodView):
         promos = model.load_promotions(_r(), brand, args["start"], args["end"], _campaign(args))
         rows = model.summary(promos, args["by"], names(args["by"]))
         if _wants_csv(args):
-            return _csv(rows, f"report-by-{args['by']}.csv")
+            return _csv(rows, f"report-by-{args['by']}.csv", [args["by"], "name", *model.Totals().metrics()])
         totals = model.Totals()
         for p in promos:
             totals.add(p.totals)
@@ -147,7 +149,7 @@ class Comparison(MethodView):
         if _wants_csv(args):
             if args["table"] == "curves":
                 rows = [{"group": g["name"], **day} for g in result["groups"] for day in g["days"]]
-                return _csv(rows, "comparison-curves.csv")
+                return _csv(rows, "comparison-curves.csv", ["group", *model.CURVE_COLUMNS])
             skip = ("days", "by_promotion")
             rows = [{k: v for k, v in g.items() if k not in skip} for g in result["groups"]]
             diff = result["cost_per_conversion_difference"]
@@ -175,6 +177,8 @@ class RefreshJob(MethodView):
     @blp.response(200)
     def get(self, job_id: str) -> dict[str, Any]:
         """A roll-up job's status and progress."""
+        if not JOB_ID.fullmatch(job_id):  # RQ refuses such ids; no job has one
+            abort(404, message=f"job {job_id} not found")
         try:
             job = Job.fetch(job_id, connection=current_app.extensions["queue_redis"], serializer=JSONSerializer)
         except NoSuchJobError:

@@ -332,6 +332,12 @@ def in_group(p: Promo, spec: tuple[str, str]) -> bool:
     return tier in ("*", p.tier) and style in ("*", p.record["style"])
 
 
+CURVE_COLUMNS = (
+    "day", "conversions", "revenue", "spend",
+    "cumulative_conversions", "cumulative_revenue", "cumulative_spend", "cumulative_roi",
+)  # fmt: skip
+
+
 def curves(promos: list[Promo], max_days: int = 365) -> dict[str, Any]:
     """Per day since posting: conversions, revenue, spend, and their running sums and ROI."""
     days: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))

@@ -9,7 +9,6 @@ one implementation.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,7 +19,7 @@ from tracker import keys
 from tracker.conversions import ingest_here
 from tracker.conversions.model import BadInput
 from tracker.conversions.schemas import GenericEventSchema, load_generic_fast
-from tracker.errors import abort
+from tracker.errors import abort, json_body
 from tracker.integrations import model as integrations
 from tracker.lookups import Lookups
 from tracker.webhooks import platforms, signatures
@@ -101,11 +100,7 @@ def receive(brand_id: str, source: str) -> tuple[dict[str, Any], int]:
     if deliveries and r.exists(*deliveries):
         return {"status": "duplicate", "events": []}, 200
     try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        abort(400, message="body: not valid JSON")
-    try:
-        events = parse(source, payload, brand, request.headers, look)
+        events = parse(source, json_body(body), brand, request.headers, look)
     except BadInput as exc:
         _bad(exc)
     except ValidationError as exc:

@@ -2,8 +2,8 @@
 
 Same steps and same functions as the Flask view (`tracker.webhooks.receive`): brand, signature,
 delivery ids, parse, record; then 200. Whatever is not a plainly valid delivery (unknown brand or
-source, no secret, bad signature, a ping, malformed JSON or fields, a Redis error) is handed, body
-rewound, to the Flask view, which answers it with the one error implementation.
+source, no secret, bad signature, a ping, malformed or too deeply nested JSON, bad fields, a Redis
+error) is handed, body rewound, to the Flask view, which answers it with the one error implementation.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class WebhookFront:
         body = environ["wsgi.input"].read(length) if length else b""
         try:
             result = self.ingest(path, environ, body)
-        except (BadInput, ValidationError, redis.RedisError, ValueError, UnicodeDecodeError):
+        except (BadInput, ValidationError, redis.RedisError, ValueError, UnicodeDecodeError, RecursionError):
             result = None
         if result is None:
             environ["wsgi.input"] = io.BytesIO(body)
