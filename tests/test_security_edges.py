@@ -111,7 +111,8 @@ def test_the_dashboard_csv_quotes_text_cells_and_keeps_numbers(server, api):
         (1, "https", True),  # the one proxy says the visitor came over HTTPS
         (0, "https", False),  # no proxy configured: the header is anyone's, ignored
         (1, "https, http", False),  # the client's own 'https' before the proxy's 'http': not trusted
-        (2, "https, http", True),  # two proxies: the outer one saw HTTPS
+        (2, "https", True),  # a CDN in front of nginx: nginx sets (not appends) the scheme it was told
+        (2, "https, http", False),  # the nearest proxy's word is the one that counts
         (1, None, False),
     ],
 )

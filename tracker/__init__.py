@@ -114,8 +114,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.session_interface = DerivedKeySessions()
     proxies = int(app.config["PROXY_COUNT"])
-    if proxies:  # the client's address and scheme as the last PROXY_COUNT proxies say, never further
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+    if proxies:
+        # The client's address as PROXY_COUNT proxies appended it, never further back; the scheme as
+        # the nearest one says (proxies set X-Forwarded-Proto rather than append to it: nginx's
+        # `$scheme`, load balancers, CDNs), so a lone value is heard and a client's own never.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=1)
 
     @app.errorhandler(404)
     @app.errorhandler(405)

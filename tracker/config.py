@@ -27,8 +27,9 @@ _SETTINGS: dict[str, tuple[Any, Any]] = {
     "SPOOL_DIR": (str, "var/spool"),
     # Header set by the CDN with the visitor's country (e.g. CF-IPCountry); empty: none.
     "COUNTRY_HEADER": (str, ""),
-    # How many reverse proxies in front of us append to X-Forwarded-For and -Proto: the client's
-    # address and scheme are taken from that many hops back, never further (0: the socket's own).
+    # How many reverse proxies in front of us append to X-Forwarded-For: the client's address is
+    # taken that many hops back, never further; the scheme from the nearest one's X-Forwarded-Proto
+    # (0: the socket's own address and scheme, forwarded headers ignored).
     "PROXY_COUNT": (int, 0),
     # Wrong API keys (API or dashboard sign-in) one client address may send per minute; then 429
     # for every key from it until the minute is over. 0: no limit.
