@@ -96,6 +96,11 @@ def link_totals(brand_id: str, link_id: str) -> str:
     return f"{_b(brand_id)}:lt:{link_id}"
 
 
+def self_links(brand_id: str, influencer_id: str) -> str:
+    """How many links an influencer has made from their page (the brand's cap counts them)."""
+    return f"{_b(brand_id)}:selflinks:{influencer_id}"
+
+
 def promotion_hours(brand_id: str, promotion_id: str) -> str:
     """Hash of hourly roll-ups of a promotion: field '<yyyymmddhh>:<metric>' -> integer."""
     return f"{_b(brand_id)}:ph:{promotion_id}"

@@ -4,6 +4,7 @@ Attributed orders go to their promotion's hash: per hour of the order ('<yyyymmd
 per hour since the promotion was posted ('s<n>:…', exact, for the 24-hour share and the
 curves). Revenue is net: a refund subtracts from the bucket of its order, and an order fully
 refunded stops being a conversion. Unattributed orders go to the brand's own hash, by reason.
+An order attributed by a click also adds to its link's all-time totals (reports by channel).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def _targets(brand_id: str, f: dict[str, str], record: dict[str, Any] | None, po
     hist: list[int] = []
     if f["kind"] == "order":
         status, promotion, reason = f["status"], f["promotion"], f.get("reason", "")
+        link = f.get("link", "")  # absent from orders recorded before links had totals of their own
         at, currency, amount, refunded = int(f["at"]), f["currency"], int(f["amount"]), int(f.get("refunded", 0))
         counts = 0 if refunded >= amount > 0 else 1
         net = amount - refunded
@@ -55,6 +57,7 @@ def _targets(brand_id: str, f: dict[str, str], record: dict[str, Any] | None, po
         currency, delta = record["currency"], int(f["amount"])
         total, cap = int(f["total"]), int(f["cap"])
         counts = -1 if total >= cap > total - delta else 0
+        link = (attribution.get("click") or {}).get("link_id") or ""
         net, refunded = -delta, delta
     hour = hour_of(at)
     day = hour[:8]
@@ -82,6 +85,7 @@ def _targets(brand_id: str, f: dict[str, str], record: dict[str, Any] | None, po
         (all_time, "s", [day] if f["kind"] == "order" else []),
         (keys.ttc_histogram(brand_id, promotion), "h", [(f"{day}:{b}", 1) for b in hist]),
         (keys.ttc_all_time(brand_id, promotion), "b", hist),
+        (keys.link_totals(brand_id, link), "h", metrics if link else []),  # what reports by channel sum
     ]
 
 

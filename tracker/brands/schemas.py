@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from tracker import botrules
 from tracker.api import Currency, FullMatch
+from tracker.links import channels
 
 
 class TierThresholdsSchema(Schema):
@@ -35,6 +36,12 @@ class BrandSchema(Schema):
         fields.String(validate=validate.OneOf(("click_id", "discount_code", "landing_url"))),
         validate=validate.Length(min=1, max=3),
         metadata={"description": "Keys tried in order to attribute an order."},
+    )
+    max_self_links = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=0, max=1000),
+        dump_default=channels.DEFAULT_CAP,
+        metadata={"description": "Links each influencer may make from their page (0: none)."},
     )
     created_at = fields.String(dump_only=True)
 

@@ -198,6 +198,7 @@ def record_order(look: Lookups, brand: dict[str, Any], order: Order, secrets: li
         "kind": "order",
         "id": conversion_id,
         "promotion": decision.get("promotion_id") or "",
+        "link": click.get("link_id") or "",
         "status": decision["status"],
         "reason": decision.get("reason", ""),
         "amount": str(order.amount),

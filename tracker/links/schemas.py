@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, ValidationError, fields
 
 from tracker.api import DestinationUrl, UtcDateTime
+from tracker.links import channels
 from tracker.links.model import ALIAS_RE, RESERVED
 
 
@@ -24,6 +27,13 @@ class LinkStatsSchema(Schema):
     )
 
 
+class Channel(fields.String):
+    """A channel label, stored normalised ('Instagram bio' -> 'instagram-bio')."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kw: Any) -> str:
+        return channels.normalise(super()._deserialize(value, attr, data, **kw))
+
+
 class LinkSchema(Schema):
     id = fields.String(dump_only=True)
     promotion_id = fields.String(required=True)
@@ -34,6 +44,10 @@ class LinkSchema(Schema):
     tracked_url = fields.String(dump_only=True, metadata={"description": "Destination with UTM tags."})
     short_url = fields.String(dump_only=True)
     disabled = fields.Boolean(load_default=False)
+    channel = Channel(
+        allow_none=True, load_default=None, metadata={"description": "Where it is posted, e.g. instagram-bio."}
+    )
+    created_by = fields.String(dump_only=True, metadata={"description": '"brand" (the API) or "influencer".'})
     expires_at = UtcDateTime(allow_none=True, load_default=None)
     stats = fields.Nested(LinkStatsSchema, dump_only=True)
     created_at = fields.String(dump_only=True)
@@ -42,4 +56,4 @@ class LinkSchema(Schema):
 
 class LinkUpdateSchema(LinkSchema):
     class Meta:
-        exclude = ("promotion_id", "code")
+        exclude = ("promotion_id", "code", "channel")

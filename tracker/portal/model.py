@@ -22,6 +22,7 @@ import redis
 
 from tracker import api, keys, money
 from tracker.keys import portal_token, portal_tokens
+from tracker.links import channels
 from tracker.links.model import totals as link_totals
 from tracker.reports.model import load_promotions
 from tracker.store import Store
@@ -88,13 +89,14 @@ class PromotionLine:
     conversions: int
     revenue: int
     commission: int
+    promotion_id: str = ""
 
 
 @dataclass
 class Page:
     brand: dict[str, Any]
     influencer: dict[str, Any]
-    links: list[dict[str, Any]]  # id, code, short_url, campaign, clicks, unique_clicks, active
+    links: list[dict[str, Any]]  # id, code, short_url, campaign, channel, clicks, unique_clicks, state
     promotions: list[PromotionLine]
     clicks: int = 0
     unique_clicks: int = 0
@@ -103,6 +105,8 @@ class Page:
     commission: int = 0
     unconverted: dict[str, int] = field(default_factory=dict)  # revenue in currencies without a rate
     rolled_up_at: str | None = None
+    links_made: int = 0  # links the influencer made from this page, and how many the brand allows
+    links_cap: int = 0
 
 
 def commission(rate: Decimal, revenue: int) -> int:
@@ -143,6 +147,7 @@ def page(r: redis.Redis, ref: dict[str, str], base_url: str) -> Page | None:
                 conversions=t.conversions,
                 revenue=t.revenue,
                 commission=earned,
+                promotion_id=p.record["id"],
             )
         )
         out.clicks += t.clicks
@@ -158,19 +163,24 @@ def page(r: redis.Redis, ref: dict[str, str], base_url: str) -> Page | None:
     base, now_ms = base_url.rstrip("/"), int(time.time() * 1000)
     for link, s in zip(links, stats, strict=True):
         promo = by_promotion[link["promotion_id"]].record
+        expired = 0 < (link.get("expires_at_ms") or 0) <= now_ms
         out.links.append(
             {
                 "id": link["id"],
                 "code": link["code"],
                 "short_url": f"{base}/{link['code']}",
                 "campaign": campaigns.get(promo["campaign_id"], {}).get("name", "?"),
+                "channel": channels.label(link["channel"]) if link.get("channel") else None,
+                "made_by_you": link.get("created_by") == "influencer",
                 "clicks": s["clicks"],
                 "unique_clicks": s["unique_clicks"],
-                "active": not link["disabled"] and not 0 < (link.get("expires_at_ms") or 0) <= now_ms,
+                "active": not link["disabled"] and not expired,
+                "state": "disabled" if link["disabled"] else "expired" if expired else "active",
             }
         )
     at = r.hget(keys.rollup_state(brand["id"]), "rolled_up_at")
     out.rolled_up_at = at.decode() if at else None
+    out.links_made, out.links_cap = channels.made(r, brand["id"], influencer["id"]), channels.cap(brand)
     return out
 
 

@@ -1,7 +1,9 @@
-"""The influencer's page `/i/<token>` and its QR codes `/i/<token>/qr/<link id>.svg|.png`.
+"""The influencer's page `/i/<token>`, its QR codes `/i/<token>/qr/<link id>.svg|.png`, and the
+form that makes a link `POST /i/<token>/links`.
 
 Server-rendered, no external resources (the CSP says so), never cached, no referrer (the token
-is in the URL). An unknown or revoked token, or a link that is not the influencer's, is a 404 page.
+is in the URL). An unknown or revoked token, or a link or promotion that is not the influencer's,
+is a 404 page. The form carries a CSRF token (flask-wtf's, bound to the session cookie).
 """
 
 from __future__ import annotations
@@ -10,9 +12,17 @@ import io
 from typing import Any
 
 import segno
-from flask import Response, current_app, render_template, request
+from flask import Response, current_app, g, redirect, render_template, request, url_for
+from flask_wtf.csrf import generate_csrf, validate_csrf
+from marshmallow import ValidationError as MarshmallowError
+from werkzeug.exceptions import HTTPException
+from wtforms.validators import ValidationError
 
+from tracker import links
+from tracker.brands.model import get_brand
+from tracker.links import channels
 from tracker.portal import bp, model
+from tracker.store import Store
 
 QR_SCALE = 8  # pixels per module: a 33-module code is 264 px with its border
 QR_BORDER = 4  # the quiet zone the QR standard asks for
@@ -23,7 +33,7 @@ _HEADERS = {
     "X-Robots-Tag": "noindex, nofollow",
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; "
-    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
 }
 _MIMETYPES = {"svg": "image/svg+xml", "png": "image/png"}
 
@@ -43,18 +53,69 @@ def _not_found() -> Response:
     return Response(render_template("portal/not_found.html"), 404, _HEADERS, mimetype="text/html")
 
 
-@bp.get("/<token>")
-def page(token: str) -> Response:
-    ref = model.resolve(_r(), token)
+def _page(token: str, ref: dict[str, str] | None, status: int = 200, **form: Any) -> Response:
+    """The influencer's page (with the link form's message and values, after a refused form)."""
     data = model.page(_r(), ref, current_app.config["BASE_URL"]) if ref else None
     if data is None:
         return _not_found()
     cur = data.brand["currency"]
     html = render_template(
         "portal/page.html", page=data, token=token, format_money=model.format_money,
-        money=lambda amount: model.format_money(amount, cur),
+        money=lambda amount: model.format_money(amount, cur), channels=channels.SUGGESTED,
+        csrf_token=generate_csrf(), form=form, made=request.args.get("made"), cap_reached=cap_reached(data.brand),
     )  # fmt: skip
-    return Response(html, 200, _HEADERS, mimetype="text/html")
+    return Response(html, status, _HEADERS, mimetype="text/html")
+
+
+def cap_reached(brand: dict[str, Any]) -> str:
+    limit, name = channels.cap(brand), brand["name"]
+    if not limit:
+        return f"{name} does not let you make links."
+    return f"You have made {limit} links, the most {name} allows. Reuse one of your links, or ask {name} to allow more."
+
+
+@bp.get("/<token>")
+def page(token: str) -> Response:
+    return _page(token, model.resolve(_r(), token))
+
+
+@bp.post("/<token>/links")
+def make_link(token: str) -> Response:
+    """A link of one of the influencer's promotions, for a channel: an ordinary tracked link."""
+    r = _r()
+    ref = model.resolve(r, token)
+    brand = get_brand(r, ref["brand"]) if ref else None
+    if brand is None:
+        return _not_found()
+    form = {name: request.form.get(name, "").strip() for name in ("promotion_id", "channel", "channel_other")}
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except ValidationError:
+        return _page(token, ref, 400, error="This form expired or was not sent from your page; nothing was made. "
+                     "Reload the page and try again.", **form)  # fmt: skip
+    promotion = Store(r, brand["id"]).get("promotion", form["promotion_id"])
+    if promotion is None or promotion["influencer_id"] != ref["influencer"]:
+        return _not_found()
+    try:
+        channel = channels.normalise(form["channel_other"] or form["channel"])
+    except MarshmallowError as exc:
+        return _page(token, ref, 422, error=f"Channel: {exc.messages[0]}", **form)
+    if not channels.claim(r, brand, ref["influencer"]):
+        return _page(token, ref, 409, error=cap_reached(brand), **form)
+    g.brand = brand  # the links' own rules, in this brand
+    try:
+        link = links.create({"promotion_id": promotion["id"], "channel": channel, "destination_url": None,
+                             "disabled": False, "expires_at": None}, created_by="influencer")  # fmt: skip
+    except HTTPException as exc:
+        channels.release(r, brand, ref["influencer"])
+        data = getattr(exc, "data", None) or {}
+        problems = (data.get("errors") or {}).get("json") or {}
+        message = next((m[0] for m in problems.values()), None) or data.get("message") or exc.description
+        return _page(token, ref, exc.code or 400, error=message, **form)
+    except Exception:
+        channels.release(r, brand, ref["influencer"])
+        raise
+    return redirect(url_for("portal.page", token=token, made=link["id"], _anchor=f"link-{link['id']}"), 303)
 
 
 @bp.get("/<token>/qr/<link_id>.<any(svg, png):kind>")

@@ -18,6 +18,7 @@ from rq.serializers import JSONSerializer
 
 from tracker import api, csvsafe, keys, queues
 from tracker.errors import Blueprint, abort
+from tracker.links import channels
 from tracker.reports import model
 from tracker.tiers import TIERS
 
@@ -42,8 +43,15 @@ class RangeArgs(Schema):
 
 class SummaryArgs(RangeArgs):
     by = fields.String(
-        load_default="promotion", validate=validate.OneOf(("promotion", "influencer", "campaign", "tier"))
+        load_default="promotion", validate=validate.OneOf(("promotion", "influencer", "campaign", "tier", "channel"))
     )
+    promotion_id = fields.String(load_default=None, metadata={"description": "A promotion id; default all."})
+
+    @validates_schema
+    def _all_time_channels(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("by") == "channel" and (data.get("start") or data.get("end")):
+            raise ValidationError("Reports by channel cover all time (links keep all-time totals); leave out dates.",
+                                  "from")  # fmt: skip
 
 
 class ComparisonArgs(RangeArgs):
@@ -117,6 +125,12 @@ class Summary(MethodView):
         """Every metric per promotion, influencer, campaign or tier, over a date range."""
         brand = api.brand()
         promos = model.load_promotions(_r(), brand, args["start"], args["end"], _campaign(args))
+        if args["promotion_id"]:
+            promos = [p for p in promos if p.record["id"] == args["promotion_id"]]
+            if not promos:
+                abort(404, message=f"promotion {args['promotion_id']} not found")
+        if args["by"] == "channel":
+            return _by_channel(args, brand, promos)
         rows = model.summary(promos, args["by"], names(args["by"]))
         if _wants_csv(args):
             return _csv(rows, f"report-by-{args['by']}.csv", [args["by"], "name", *model.Totals().metrics()])
@@ -133,6 +147,39 @@ class Summary(MethodView):
             "unattributed": model.unattributed(_r(), brand, args["start"], args["end"]),
             "rolled_up_at": _rolled_up_at(),
         }
+
+
+CHANNEL_COLUMNS = ["channel", "name", "links", "clicks", "unique_clicks", "bot_hits", "conversions", "revenue",
+                   "refunds", "conversion_rate", "average_order_value", "unconverted_revenue"]  # fmt: skip
+
+
+def _by_channel(args: dict[str, Any], brand: dict[str, Any], promos: list[model.Promo]) -> Any:
+    """Clicks, conversions and revenue of the promotions' links, by the channel they are posted on
+    (all time). Orders attributed without a click (a discount code) belong to no link: `without_link`."""
+    ids = {p.record["id"] for p in promos}
+    links = [link for link in api.store().get_many("link", _ids("link")) if link["promotion_id"] in ids]
+    rows = channels.split(_r(), brand["id"], links, model.Money(_r(), brand))
+    for row in rows:
+        row["conversion_rate"] = model.ratio(row["conversions"], row["unique_clicks"])
+        row["average_order_value"] = model.per(row["revenue"], row["conversions"])
+    rows = [{k: row[k] for k in CHANNEL_COLUMNS} for row in sorted(rows, key=lambda x: (-x["clicks"], x["name"]))]
+    if _wants_csv(args):
+        return _csv(rows, "report-by-channel.csv", CHANNEL_COLUMNS)
+    totals = model.Totals()
+    for p in promos:
+        totals.add(p.totals)
+    return {
+        "currency": brand["currency"],
+        "by": "channel",
+        "promotion_id": args["promotion_id"],
+        "rows": rows,
+        "totals": totals.metrics(),
+        "without_link": {
+            "conversions": totals.conversions - sum(r["conversions"] for r in rows),
+            "revenue": totals.revenue - sum(r["revenue"] for r in rows),
+        },
+        "rolled_up_at": _rolled_up_at(),
+    }
 
 
 @blp.route("/comparison")
