@@ -183,6 +183,15 @@ def test_spoofed_forwarded_hops_do_not_escape_the_limit(make_server_with, new_br
     assert r.get(keys.auth_failures(ATTACKER)) == b"3"
 
 
+def test_an_ipv6_client_is_counted_by_its_64(make_server_with, new_brand, r):
+    live = make_server_with(PROXY_COUNT=1, AUTH_FAILURES_PER_MINUTE=3)
+    api = new_brand(base=live.url)
+    codes = [_bearer(live, "il_guess", f"2001:db8:1:2::{i:x}").status_code for i in range(1, 5)]
+    assert codes == [401, 401, 401, 429]
+    assert r.get(keys.auth_failures("2001:db8:1:2::/64")) == b"3"
+    assert _bearer(live, api.key, "2001:db8:1:3::1").status_code == 200  # the next /64: someone else
+
+
 def test_without_proxies_the_forwarded_address_is_ignored(make_server_with, new_brand, r):
     live = make_server_with(PROXY_COUNT=0, AUTH_FAILURES_PER_MINUTE=3)
     new_brand(base=live.url)

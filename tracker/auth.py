@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import logging
 import secrets
 
@@ -48,9 +49,17 @@ def store_key(pipe: redis.client.Pipeline, api_key: str, brand_id: str) -> None:
 
 
 def client_address() -> str:
-    """This request's client: the socket peer, or the address PROXY_COUNT proxies vouch for
-    (ProxyFix in create_app)."""
-    return request.remote_addr or ""
+    """This request's client, whose wrong keys are counted together: the socket peer, or the address
+    PROXY_COUNT proxies vouch for (ProxyFix in create_app); an IPv6 client by its /64, which one
+    subscriber holds whole (else each guess could come from a new address)."""
+    address = request.remote_addr or ""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6 and ip.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return address
 
 
 def brand_for_key(r: redis.Redis, api_key: str, client: str = "", limit: int = 0) -> str | None:
