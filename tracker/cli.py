@@ -43,7 +43,8 @@ def _web_args(host: str, port: int, workers: int, respawn: float | None = None) 
         "-m",
         "granian",
         "--interface",
-        "wsgi",
+        "asgi",  # not wsgi: granian's WSGI empties header values with non-ASCII bytes (see tracker/asgi.py)
+        "--no-ws",
         "--host",
         host,
         "--port",
@@ -54,7 +55,7 @@ def _web_args(host: str, port: int, workers: int, respawn: float | None = None) 
         "1",
         "--no-access-log",
         *(("--respawn-failed-workers", "--respawn-interval", str(respawn)) if respawn is not None else ()),
-        "tracker.wsgi:app",
+        "tracker.asgi:app",
     ]
 
 
@@ -156,9 +157,16 @@ def run(
     env.setdefault("SPOOL_DIR", os.path.join(data_dir, "spool"))
     me = [sys.executable, "-m", "tracker"]
     # Each child in its own session: Ctrl-C reaches only this process, which stops them in order.
-    for name, args in (("web", _web_args(host, port, workers, respawn=restart_delay)), ("worker", [*me, "worker"]),
-                       ("scheduler", [*me, "scheduler"])):  # fmt: skip
-        children.append(Child(name, lambda args=args: subprocess.Popen(args, env=env, start_new_session=True)))
+    # The web server restarts at once (it redirects cached links without Redis); the worker and the
+    # scheduler wait for the embedded Redis, which may take a while to load its data.
+    needs = _answers(env["REDIS_URL"]) if children else None
+    processes = [
+        ("web", _web_args(host, port, workers, respawn=restart_delay), None),
+        ("worker", [*me, "worker"], needs),
+        ("scheduler", [*me, "scheduler"], needs),
+    ]
+    for name, args, after in processes:
+        children.append(Child(name, lambda a=args: subprocess.Popen(a, env=env, start_new_session=True), needs=after))
     supervisor = Supervisor(children, Policy(restart_delay, restart_delay_max, max_restarts, restart_window))
 
     def stop() -> None:
@@ -196,6 +204,21 @@ def run(
         click.echo("stopping")
     finally:
         stop()
+
+
+def _answers(url: str) -> Callable[[], bool]:
+    """Whether the Redis at `url` answers PING (not while it loads its data)."""
+    import redis
+
+    client = connect(url, socket_connect_timeout=0.2, socket_timeout=0.5)
+
+    def ping() -> bool:
+        try:
+            return bool(client.ping())
+        except redis.RedisError:
+            return False
+
+    return ping
 
 
 def _local_url(host: str, port: int) -> str:

@@ -2,7 +2,8 @@
 
 Each child leads its own process group. When one exits, whatever it left behind in its group
 (granian's workers, an RQ work horse) is killed, and the child is started again after a delay
-that doubles with each death in a row (`delay` up to `delay_max`). More than `max_restarts` deaths
+that doubles with each death in a row (`delay` up to `delay_max`), and once what it needs is up
+(the worker and scheduler wait for the embedded Redis, which may be loading its AOF). More than `max_restarts` deaths
 of one child within `window` seconds is a crash loop: `check()` raises CrashLoop and the caller
 stops everything with a non-zero exit, rather than flapping silently.
 """
@@ -39,6 +40,7 @@ class Child:
     start: Callable[[], subprocess.Popen]  # the first start
     restart: Callable[[], subprocess.Popen] | None = None  # a restart, when it differs (default: start)
     last: bool = False  # stopped after the others (Redis)
+    needs: Callable[[], bool] | None = None  # a restart waits until this says what it needs is up (Redis)
     proc: subprocess.Popen | None = None
     started_at: float = 0.0
     due: float | None = None  # when a dead child is started again
@@ -76,7 +78,7 @@ class Supervisor:
         for child in self.children:
             if child.due is None and child.proc is not None and child.proc.poll() is not None:
                 self._died(child, child.proc.returncode, now)
-            if child.due is not None and child.due <= now:
+            if child.due is not None and child.due <= now and (child.needs is None or child.needs()):
                 self._restart(child)
 
     def _died(self, child: Child, status: int, now: float) -> None:

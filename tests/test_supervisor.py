@@ -1,0 +1,265 @@
+"""`tracker run` supervises: real children SIGKILLed under load come back, and every 302 is counted once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import redis
+import requests
+
+from tests.conftest import Api, free_port
+from tracker import embedded, keys
+
+pytestmark = pytest.mark.slow
+
+BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36"
+
+
+def wait_for(what: str, ok: Callable[[], bool], seconds: float) -> float:
+    """Poll `ok` until it holds; returns the seconds it took, fails after `seconds`."""
+    start = time.monotonic()
+    while not ok():
+        assert time.monotonic() - start < seconds, f"{what}: not within {seconds} s"
+        time.sleep(0.05)
+    return time.monotonic() - start
+
+
+def children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except FileNotFoundError:
+        return []
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except FileNotFoundError:
+        return ""
+
+
+def start_run(tmp: Path, *args: str, **env: str) -> tuple[subprocess.Popen, int, int]:
+    port, redis_port = free_port(), free_port()
+    environ = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tracker", "run", "--port", str(port), "--redis-port", str(redis_port),
+         "--data-dir", str(tmp / "var"), *args],
+        env={**environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
+    return proc, port, redis_port
+
+
+def stop_run(proc: subprocess.Popen) -> str:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGINT)
+    try:
+        return proc.communicate(timeout=30)[0]
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise AssertionError(f"tracker run did not stop:\n{proc.communicate()[0][-3000:]}") from None
+
+
+@dataclass
+class Service:
+    proc: subprocess.Popen
+    base: str
+    redis_port: int
+    api: Api
+    output: list[str] = field(default_factory=list)
+
+    def child(self, kind: str) -> int:
+        """The pid of one child of `tracker run`: redis, web (granian's master), worker, scheduler."""
+        mark = {"redis": "redis-server", "web": "granian"}.get(kind, f"tracker {kind}")
+        found = [pid for pid in children(self.proc.pid) if mark in cmdline(pid)]
+        assert len(found) <= 1, found
+        return found[0] if found else 0
+
+    def web_workers(self) -> list[int]:
+        return children(self.child("web"))
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory) -> Iterator[Service]:
+    tmp = tmp_path_factory.mktemp("run")
+    proc, port, redis_port = start_run(
+        tmp, "--workers", "2", "--restart-delay", "0.2", ROLLUP_INTERVAL_SECONDS="1", CLAIM_IDLE_SECONDS="1"
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+
+        def ready() -> bool:
+            assert proc.poll() is None, proc.stdout.read()
+            try:
+                return requests.get(f"{base}/readyz", timeout=1).status_code == 200
+            except requests.ConnectionError:
+                return False
+
+        wait_for("tracker run answers /readyz", ready, 30)
+        created = subprocess.run(
+            [sys.executable, "-m", "tracker", "brand", "create", "Supervised", "--json"],
+            env={**os.environ, "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0"}, capture_output=True, text=True,
+            check=True,
+        )  # fmt: skip
+        api = Api(base, {"id": json.loads(created.stdout)["id"]}, json.loads(created.stdout)["api_key"])
+        service = Service(proc, base, redis_port, api)
+        yield service
+    finally:
+        out = stop_run(proc)
+        if "service" in locals():
+            service.output.append(out)
+            service.api.http.close()
+
+
+def test_the_embedded_redis_fsyncs_every_write_before_it_replies(service):
+    """A 2xx that waited for Redis means the event is on disk: appendfsync always, not everysec."""
+    r = redis.Redis(port=service.redis_port)
+    try:
+        assert r.config_get("append*") == {
+            "appendonly": "yes",
+            "appendfsync": "always",
+            "appendfilename": "appendonly.aof",
+        }
+    finally:
+        r.close()
+    assert embedded.APPENDFSYNC == "always"
+
+
+class Load:
+    """Redirects of one link as fast as one thread goes; keeps the click id of every 302."""
+
+    def __init__(self, base: str, code: str):
+        self.url = f"{base}/{code}"
+        self.tids: list[str] = []
+        self.failed = 0  # cut without an answer (a web worker killed mid-request): the click may be logged
+        self.other: list[int] = []  # answers that are not 302
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self) -> None:
+        with requests.Session() as s:
+            s.headers["User-Agent"] = BROWSER
+            while not self.stop.is_set():
+                try:
+                    resp = s.get(self.url, allow_redirects=False, timeout=5)
+                except requests.ConnectionError as exc:
+                    if "Connection refused" not in str(exc):  # refused: it never reached the service
+                        self.failed += 1
+                    continue
+                if resp.status_code == 302:
+                    self.tids.append(resp.headers["Location"].split("tid=")[1])
+                else:
+                    self.other.append(resp.status_code)
+
+    def answered_since(self, count: int, more: int = 20) -> Callable[[], bool]:
+        return lambda: len(self.tids) >= count + more
+
+
+def test_each_child_sigkilled_under_load_comes_back_and_every_302_is_counted_once(service):
+    api = service.api
+    link = api.link()
+    load = Load(service.base, link["code"])
+    load.thread.start()
+    try:
+        wait_for("redirects under load", load.answered_since(0, 200), 20)
+        victims = {
+            "redis": lambda: service.child("redis"),
+            "worker": lambda: service.child("worker"),
+            "scheduler": lambda: service.child("scheduler"),
+            "one granian worker": lambda: service.web_workers()[0],
+            "granian's master": lambda: service.child("web"),
+        }
+        for name, find in victims.items():
+            pid = find()
+            assert pid, f"no {name} among {[cmdline(p) for p in children(service.proc.pid)]}"
+            served = len(load.tids)
+            os.kill(pid, signal.SIGKILL)
+            if name == "redis":
+                # Cached links keep redirecting while the embedded Redis restarts; their clicks are spooled.
+                wait_for("redirects while Redis is down", load.answered_since(served, 1), 5)
+            took = wait_for(f"{name} restarted", lambda n=name, p=pid: restarted(service, n, p), 10)
+            wait_for(f"redirects after killing {name}", load.answered_since(len(load.tids)), 10)
+            assert service.proc.poll() is None, f"tracker run stopped after {name} was killed"
+            assert took < 5, f"{name} came back after {took:.1f} s"
+        assert requests.get(f"{service.base}/healthz", timeout=2).status_code == 200
+    finally:
+        load.stop.set()
+        load.thread.join(10)
+    assert load.other == [], f"answers other than 302 under load: {sorted(set(load.other))}"
+
+    # Every 302 has its click counted, once; a request cut by a killed web worker may have one too.
+    r = redis.Redis(port=service.redis_port)
+    try:
+        brand_id = api.brand["id"]
+        wait_for("spooled clicks replayed", lambda: not list((service_dir(service) / "spool").glob("clicks-*")), 15)
+
+        def rolled_up() -> bool:
+            return api.get(f"/links/{link['id']}").json()["stats"]["clicks"] >= len(load.tids)
+
+        wait_for("every 302 rolled up", rolled_up, 30)
+        counted = {k.decode().rsplit(":", 1)[1] for k in r.scan_iter(keys.click(brand_id, "*"), count=1000)}
+        assert set(load.tids) <= counted, f"{len(set(load.tids) - counted)} redirects without their click"
+        assert len(load.tids) == len(set(load.tids))
+        assert len(counted) - len(load.tids) <= load.failed
+        stats = api.get(f"/links/{link['id']}").json()["stats"]
+        assert stats["clicks"] == len(counted), "a click counted twice"
+
+        def report_clicks() -> int:
+            return api.get("/reports", params={"by": "promotion"}).json()["totals"]["clicks"]
+
+        wait_for("the report counts them", lambda: report_clicks() == len(counted), 10)
+    finally:
+        r.close()
+
+
+def restarted(service: Service, name: str, pid: int) -> bool:
+    """Whether the killed child `pid` has its replacement up."""
+    if name == "redis":
+        return ping(service.redis_port)
+    if name == "one granian worker":
+        return len([w for w in service.web_workers() if w != pid]) == 2
+    kind = {"granian's master": "web"}.get(name, name)
+    return service.child(kind) not in (0, pid) and (kind != "web" or len(service.web_workers()) == 2)
+
+
+def service_dir(service: Service) -> Path:
+    return Path(cmdline(service.proc.pid).split("--data-dir ")[1].split()[0])
+
+
+def ping(port: int) -> bool:
+    r = redis.Redis(port=port, socket_connect_timeout=0.2)
+    try:
+        return bool(r.ping())
+    except redis.RedisError:
+        return False
+    finally:
+        r.close()
+
+
+def test_a_child_in_a_crash_loop_stops_the_service_loudly_with_a_non_zero_exit(tmp_path):
+    """A worker that cannot start (its queue Redis refuses connections) is restarted, then stops the service."""
+    proc, port, redis_port = start_run(
+        tmp_path, "--workers", "1", "--max-restarts", "2", "--restart-window", "30", "--restart-delay", "0.1",
+        QUEUE_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
+    )  # fmt: skip
+    try:
+        out, _ = proc.communicate(timeout=45)
+    except subprocess.TimeoutExpired:
+        out = stop_run(proc)
+        raise AssertionError(f"tracker run kept flapping:\n{out[-3000:]}") from None
+    assert proc.returncode == 1, out[-3000:]
+    assert out.count("worker (pid") == 2 and "restarting in 0.1 s" in out and "restarting in 0.2 s" in out
+    assert "CRASH LOOP: worker died 3 times within 30 s" in out
+    assert "more than 2 restarts, stopping the service" in out
+    pattern = f"--port {port}|redis-server 127.0.0.1:{redis_port}"
+    leftovers = subprocess.run(["pgrep", "-f", pattern], capture_output=True)
+    assert leftovers.stdout == b"", "tracker run left processes behind"
