@@ -122,7 +122,10 @@ class Summary(MethodView):
     @blp.arguments(SummaryArgs, location="query")
     @blp.response(200)
     def get(self, args: dict[str, Any]) -> Any:
-        """Every metric per promotion, influencer, campaign or tier, over a date range."""
+        """Every metric per promotion, influencer, campaign or tier, over a date range.
+
+        Each row and the totals have `bot_hits` and `bots_by_family` ({family: count}, adding up to
+        `bot_hits`): why hits were not counted as clicks (README: What counts as a bot)."""
         brand = api.brand()
         promos = model.load_promotions(_r(), brand, args["start"], args["end"], _campaign(args))
         if args["promotion_id"]:
