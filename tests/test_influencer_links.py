@@ -307,3 +307,16 @@ def test_in_the_browser_make_a_link_see_it_disabled_and_hit_the_cap(setup, brows
     )
     assert not errors
     context.close()
+
+
+def test_the_dashboard_lists_a_links_channel_and_who_made_it(setup, server):
+    setup.page.make(setup.p1["id"], "tiktok-bio")
+    dash = requests.Session()
+    login = dash.get(f"{server.url}/dashboard/login").text
+    csrf = html.unescape(TOKEN.search(login).group(1))
+    assert dash.post(f"{server.url}/dashboard/login", data={"api_key": setup.api.key, "csrf_token": csrf},
+                     allow_redirects=False).status_code == 303  # fmt: skip
+    listing = html.unescape(dash.get(f"{server.url}/dashboard/manage/links").text)
+    assert re.search(r'<td class="channel">tiktok-bio <small>\(made by the influencer\)</small></td>', listing)
+    assert 'name="channel"' in dash.get(f"{server.url}/dashboard/manage/links/new").text
+    dash.close()

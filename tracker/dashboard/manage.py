@@ -125,6 +125,7 @@ def link_fields() -> list[Field]:
         Field("promotion_id", "Promotion", "select", required=True, create_only=True,
               options=_options("promotion", _promotion_label)),
         Field("code", "Custom code", create_only=True, help="Optional alias; an 8-character code is generated."),
+        Field("channel", "Channel", create_only=True, help="Optional: where it is posted, e.g. instagram-bio."),
         Field("destination_url", "Destination URL", "url", nullable=True, help="Default: the campaign's destination."),
         Field("disabled", "Disabled", "checkbox"),
         Field("expires_at", "Expires at (UTC)", "datetime", nullable=True),
