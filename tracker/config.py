@@ -23,6 +23,8 @@ _SETTINGS: dict[str, tuple[Any, Any]] = {
     "LINK_CACHE_SECONDS": (float, 5.0),
     # While Redis is unreachable, a cached link keeps redirecting for this long.
     "LINK_STALE_SECONDS": (float, 600.0),
+    # Memory each web process may give the redirect's link cache; the oldest entries go first.
+    "LINK_CACHE_BYTES": (int, 32 * 1024 * 1024),
     # Clicks that could not reach Redis are appended here and replayed when it is back.
     "SPOOL_DIR": (str, "var/spool"),
     # Header set by the CDN with the visitor's country (e.g. CF-IPCountry); empty: none.

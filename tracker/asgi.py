@@ -1,0 +1,148 @@
+"""What granian serves: the WSGI app (redirect, webhooks, Flask) behind a thin ASGI bridge.
+
+Why not granian's WSGI interface: it hands the app an empty string for any header value with a
+byte outside ASCII (granian issue #335, won't fix), and its RSGI interface drops such a header
+altogether, so a browser saying `Versão/4.0` or `Galaxy™` looked like a bot with no user agent.
+Its ASGI interface passes header bytes as they came. This bridge builds the PEP 3333 environ from
+them (values as latin-1, as gunicorn does) and calls the WSGI app inline: one request at a time
+per worker process, as granian's WSGI interface did with one blocking thread.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+from tracker import create_wsgi
+
+MAX_BODY = 2 * 1024 * 1024  # what Flask accepts (MAX_CONTENT_LENGTH); beyond it Flask answers 413
+
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class Bridge:
+    def __init__(self, wsgi: Callable[..., Any]):
+        self.wsgi = wsgi
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await _lifespan(receive, send) if scope["type"] == "lifespan" else None  # no websockets
+        environ = _environ(scope)
+        length = environ.get("CONTENT_LENGTH", "")
+        too_long = length.isdigit() and int(length) > MAX_BODY  # not read: Flask answers 413 from the length
+        if not too_long and (length not in ("", "0") or "HTTP_TRANSFER_ENCODING" in environ):
+            body = await _read(receive, MAX_BODY + 1)
+            if len(body) > MAX_BODY:  # chunked and too long: stopped reading, Flask answers 413
+                environ["CONTENT_LENGTH"] = str(len(body))
+            environ["wsgi.input"] = io.BytesIO(body)
+
+        head: list[Any] = []  # status, headers; then True once sent
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable:
+            if exc_info and len(head) > 2:
+                raise exc_info[1].with_traceback(exc_info[2])  # too late to change what was sent
+            head[:2] = int(status[:3]), [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+            return _write
+
+        result = self.wsgi(environ, start_response)
+        if type(result) is list:  # the redirect's and the webhooks' answers: one send of the whole body
+            await send({"type": "http.response.start", "status": head[0], "headers": head[1]})
+            return await send({"type": "http.response.body", "body": b"".join(result)})
+        try:  # an iterable (Flask's): streamed, one chunk held back to mark the last one
+            chunks = iter(result)
+            held = next(chunks, b"")  # an app may call start_response as late as its first chunk
+            await send({"type": "http.response.start", "status": head[0], "headers": head[1]})
+            head.append(True)
+            for chunk in chunks:
+                await send({"type": "http.response.body", "body": held, "more_body": True})
+                held = chunk
+            await send({"type": "http.response.body", "body": held})
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+
+
+def _write(data: bytes) -> None:
+    raise NotImplementedError("write() is not supported: return the body instead (PEP 3333 deprecates it)")
+
+
+def _environ(scope: dict[str, Any]) -> dict[str, Any]:
+    """PEP 3333's environ: the path percent-decoded and, like every header value, as latin-1."""
+    server = scope.get("server") or ("localhost", 80)
+    client = scope.get("client") or ("", 0)
+    path = scope.get("raw_path") or scope["path"].encode()
+    environ = _CONSTANT.copy()
+    environ["REQUEST_METHOD"] = scope["method"]
+    environ["PATH_INFO"] = (unquote_to_bytes(path) if b"%" in path else path).decode("latin-1")
+    environ["QUERY_STRING"] = scope["query_string"].decode("latin-1")
+    environ["SERVER_NAME"], environ["SERVER_PORT"] = server[0], str(server[1])
+    environ["SERVER_PROTOCOL"] = "HTTP/" + scope["http_version"]
+    environ["REMOTE_ADDR"], environ["REMOTE_PORT"] = client[0], str(client[1])
+    environ["wsgi.url_scheme"] = scope.get("scheme", "http")
+    environ["wsgi.input"] = io.BytesIO()
+    for name, value in scope["headers"]:
+        key = _NAMES.get(name)
+        if key is None:
+            if b"_" in name:  # X_Forwarded_For would pass for X-Forwarded-For: dropped, as gunicorn does
+                continue
+            key = "HTTP_" + name.decode("latin-1").upper().replace("-", "_")
+        text = value.decode("latin-1")
+        environ[key] = f"{environ[key]},{text}" if key in environ else text
+    return environ
+
+
+_CONSTANT = {
+    "SCRIPT_NAME": "",
+    "wsgi.version": (1, 0),
+    "wsgi.input_terminated": True,
+    "wsgi.errors": sys.stderr,
+    "wsgi.multithread": False,
+    "wsgi.multiprocess": True,
+    "wsgi.run_once": False,
+}
+# Names of the usual headers, computed once (any other is computed per request, never stored).
+_NAMES = {
+    b"content-type": "CONTENT_TYPE",
+    b"content-length": "CONTENT_LENGTH",
+    **{
+        name.encode(): "HTTP_" + name.upper().replace("-", "_")
+        for name in (
+            "host", "user-agent", "accept", "accept-encoding", "accept-language", "connection", "referer",
+            "cookie", "authorization", "cache-control", "upgrade-insecure-requests", "priority", "dnt",
+            "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-real-ip", "cf-ipcountry",
+            "sec-fetch-site", "sec-fetch-mode", "sec-fetch-user", "sec-fetch-dest", "sec-ch-ua",
+            "sec-ch-ua-mobile", "sec-ch-ua-platform", "transfer-encoding", "origin", "if-none-match",
+        )
+    },
+}  # fmt: skip
+
+
+async def _read(receive: Receive, limit: int) -> bytes:
+    """The request body, read no further than `limit` bytes (or the chunk that crosses it)."""
+    chunks, size = [], 0
+    while size <= limit:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+app = Bridge(create_wsgi())
