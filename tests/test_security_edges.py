@@ -155,7 +155,7 @@ def test_wrong_keys_from_one_address_get_429_and_other_addresses_are_unaffected(
     assert blocked.status_code == 429
     assert blocked.json()["code"] == 429 and "too many wrong API keys" in blocked.json()["message"]
     assert 1 <= int(blocked.headers["Retry-After"]) <= 60
-    # While blocked, the address's keys are not checked at all: a right one would still be confirmed otherwise.
+    # While blocked, a key never used from the address is refused, right or wrong: a guess is never confirmed.
     assert _bearer(live, api.key, ATTACKER).status_code == 429
     # Everyone else: valid keys work, wrong ones are plain 401s.
     assert _bearer(live, api.key, OTHER).status_code == 200
@@ -166,6 +166,17 @@ def test_wrong_keys_from_one_address_get_429_and_other_addresses_are_unaffected(
     assert any(rec.levelno == logging.WARNING and ATTACKER in rec.getMessage() for rec in logged)
     r.delete(keys.auth_failures(ATTACKER))  # the minute is over
     assert _bearer(live, api.key, ATTACKER).status_code == 200
+
+
+def test_a_valid_key_already_used_from_a_blocked_address_keeps_working(make_server_with, new_brand, r):
+    """The brand's own client behind the attacked address (an office NAT) is not locked out."""
+    live = make_server_with(PROXY_COUNT=1, AUTH_FAILURES_PER_MINUTE=3)
+    api, other = new_brand(base=live.url), new_brand(base=live.url)
+    assert _bearer(live, api.key, ATTACKER).status_code == 200  # before the attack
+    assert [_bearer(live, f"il_guess{i}", ATTACKER).status_code for i in range(4)] == [401, 401, 401, 429]
+    assert [_bearer(live, api.key, ATTACKER).status_code for _ in range(3)] == [200] * 3
+    assert _bearer(live, other.key, ATTACKER).status_code == 429  # valid, but first seen during the block
+    assert _bearer(live, "il_guess9", ATTACKER).status_code == 429
 
 
 def test_successful_keys_count_nothing(make_server_with, new_brand, r):

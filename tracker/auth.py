@@ -1,11 +1,13 @@
 """API keys: shown once, stored only as a SHA-256 hash, checked in constant time.
 
 Wrong keys are limited per client address (what PROXY_COUNT proxies say it is): after
-AUTH_FAILURES_PER_MINUTE of them, the API and the dashboard sign-in answer 429 with Retry-After to
-every key from that address, a valid one included (else the limit would still confirm a right
-guess), until the minute that began with its first failure is over. Other addresses are not
-affected. The counter lives in Redis, shared by all web workers; a success costs no round trip more
-than before (the block is read in the same one as the key) and writes nothing.
+AUTH_FAILURES_PER_MINUTE of them, the API and the dashboard sign-in answer 429 with Retry-After,
+until the minute that began with its first failure is over. A valid key keeps working from a
+blocked address only if it was already used from there (in the last KNOWN_SECONDS): the brand's own
+client behind the same address is unaffected, while a key guessed during the block is never
+confirmed. Other addresses are not affected. Counters live in Redis, shared by all web workers; a
+success reads the block in the same round trip as the key, and records its (key, address) pair at
+most once an hour per process.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import hmac
 import ipaddress
 import logging
 import secrets
+import time
 
 import redis
 from flask import current_app, g, request
@@ -24,6 +27,8 @@ from tracker.errors import abort
 
 KEY_PREFIX = "il_"
 FAILURE_WINDOW_SECONDS = 60
+KNOWN_SECONDS = 7 * 86400  # a (key, address) pair that succeeded stays known this long
+_recorded: dict[tuple[str, str], float] = {}  # (key hash, address) -> when this process last recorded it
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +76,12 @@ def brand_for_key(r: redis.Redis, api_key: str, client: str = "", limit: int = 0
         pipe.get(keys.auth_failures(client))
         pipe.get(keys.api_key(digest))
         failures, brand_id = pipe.execute()
-        if failures is not None and int(failures) >= limit:
+        if failures is not None and int(failures) >= limit and not (
+            brand_id is not None and r.exists(keys.auth_known(digest, client))
+        ):
             raise TooManyFailures(max(1, r.ttl(keys.auth_failures(client))))
+        if brand_id is not None:
+            _record(r, digest, client)
     else:
         brand_id = r.get(keys.api_key(digest))
     if brand_id is None:
@@ -80,6 +89,18 @@ def brand_for_key(r: redis.Redis, api_key: str, client: str = "", limit: int = 0
         hmac.compare_digest(digest, hash_key(api_key + "!"))
         return None
     return brand_id.decode()
+
+
+def _record(r: redis.Redis, digest: str, client: str) -> None:
+    """Remember that this key succeeded from this address (so a block on the address spares it);
+    written at most once an hour per process and pair."""
+    now = time.monotonic()
+    if now - _recorded.get((digest, client), -3600.0) < 3600:
+        return
+    if len(_recorded) > 10_000:
+        _recorded.clear()
+    r.set(keys.auth_known(digest, client), 1, ex=KNOWN_SECONDS)
+    _recorded[(digest, client)] = now
 
 
 def count_failure(r: redis.Redis, client: str, limit: int, where: str) -> None:

@@ -36,6 +36,12 @@ def auth_failures(address: str) -> str:
     return f"{PREFIX}:authfail:{address}"
 
 
+def auth_known(key_hash: str, address: str) -> str:
+    """An API key (its hash) that succeeded from this client address lately: a block on the
+    address does not refuse it."""
+    return f"{PREFIX}:authknown:{key_hash}:{address}"
+
+
 def link_code(code: str) -> str:
     """What the redirect needs to resolve a short code (JSON)."""
     return f"{PREFIX}:{{l:{code.lower()}}}:code"
