@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -61,8 +62,11 @@ def check_url(value: str) -> None:
         raise ValidationError(f"Must be at most {MAX_URL} characters.")
     if any(c.isspace() or ord(c) < 32 for c in value):
         raise ValidationError("Must not contain spaces or control characters.")
-    parts = urlsplit(value)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. "http://[shop/": an unclosed IPv6 bracket
+        parts = None
+    if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise ValidationError("Must be an absolute http:// or https:// URL.")
 
 
@@ -70,8 +74,13 @@ def _meta(kw: dict[str, Any], **base: Any) -> dict[str, Any]:
     return {**base, **kw.pop("metadata", {})}
 
 
+# check_url as the document says it (a little stricter: no user@ and no [IPv6] hosts).
+_URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s\x00-\x1f\x85/?#@\[\]:][^\s\x00-\x1f\x85/?#@\[\]]*([/?#][^\s\x00-\x1f\x85]*)?$"
+
+
 def DestinationUrl(**kw: Any) -> fields.String:  # noqa: N802 - a field factory reads like a field
-    return fields.String(validate=check_url, metadata=_meta(kw, format="uri", maxLength=MAX_URL), **kw)
+    metadata = _meta(kw, format="uri", maxLength=MAX_URL, pattern=_URL_PATTERN)
+    return fields.String(validate=check_url, metadata=metadata, **kw)
 
 
 def check_currency(value: str) -> None:
@@ -80,7 +89,8 @@ def check_currency(value: str) -> None:
 
 
 def Currency(**kw: Any) -> fields.String:  # noqa: N802
-    return fields.String(validate=check_currency, metadata=_meta(kw, example="USD"), **kw)
+    metadata = _meta(kw, example="USD", enum=sorted(money.currencies()))
+    return fields.String(validate=check_currency, metadata=metadata, **kw)
 
 
 def MinorUnits(**kw: Any) -> fields.Integer:  # noqa: N802
@@ -90,6 +100,19 @@ def MinorUnits(**kw: Any) -> fields.Integer:  # noqa: N802
         metadata=_meta(kw, description="Integer amount in the currency's minor unit (cents for USD)."),
         **kw,
     )
+
+
+def DecimalText(within: validate.Range, pattern: str, **kw: Any) -> fields.Decimal:  # noqa: N802
+    """A decimal number as text ("12.5"; a JSON number is taken too). The document gives its range as
+    `pattern`, since JSON Schema's minimum and maximum apply only to numbers."""
+
+    def check(value: Decimal) -> None:
+        if value.is_signed():  # "-0": no sign in the pattern, nor in what is shown
+            raise ValidationError("Must not be negative.")
+        within(value)
+
+    metadata = _meta(kw, type="string", pattern=pattern)
+    return fields.Decimal(as_string=True, places=None, validate=check, metadata=metadata, **kw)
 
 
 class UtcDateTime(fields.AwareDateTime):
@@ -129,7 +152,8 @@ def check_discount_code(value: str) -> None:
 
 
 def DiscountCodes(**kw: Any) -> fields.List:  # noqa: N802
-    return fields.List(fields.String(validate=check_discount_code), validate=validate.Length(max=100), **kw)
+    code = fields.String(validate=check_discount_code, metadata={"pattern": CODE_RE.pattern})
+    return fields.List(code, validate=validate.Length(max=100), **kw)
 
 
 def forget(*records: dict[str, Any] | None, kind: str | None = None) -> None:

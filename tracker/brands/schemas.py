@@ -5,7 +5,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from tracker import botrules
-from tracker.api import Currency, FullMatch
+from tracker.api import Currency, DecimalText, FullMatch
 from tracker.links import channels
 
 
@@ -27,7 +27,10 @@ class BrandSchema(Schema):
     name = fields.String(validate=validate.Length(min=1, max=200))
     currency = Currency(metadata={"description": "Reporting currency (ISO 4217)."})
     attribution_window_days = fields.Integer(strict=True, validate=validate.Range(min=1, max=365))
-    tier_thresholds = fields.Nested(TierThresholdsSchema)
+    tier_thresholds = fields.Nested(
+        TierThresholdsSchema,
+        metadata={"description": "Each above the one before, micro < macro < celebrity (else 422)."},
+    )
     click_param = fields.String(
         validate=FullMatch(r"^[A-Za-z_][A-Za-z0-9_]{0,31}$", error="Must be a plain query parameter name."),
         metadata={"description": "Query parameter that carries the click id to the shop."},
@@ -35,7 +38,7 @@ class BrandSchema(Schema):
     attribution_priority = fields.List(
         fields.String(validate=validate.OneOf(("click_id", "discount_code", "landing_url"))),
         validate=validate.Length(min=1, max=3),
-        metadata={"description": "Keys tried in order to attribute an order."},
+        metadata={"description": "Keys tried in order to attribute an order, each at most once.", "uniqueItems": True},
     )
     max_self_links = fields.Integer(
         strict=True,
@@ -78,12 +81,11 @@ class BotPatternsSchema(Schema):
 
 
 class RateSchema(Schema):
-    rate = fields.Decimal(
-        as_string=True,
+    rate = DecimalText(
+        validate.Range(min=0, min_inclusive=False, max=10**9),
+        r"^([1-9][0-9]{0,8}(\.[0-9]+)?|0?\.[0-9]*[1-9][0-9]*|1000000000(\.0+)?)$",
         required=True,
-        places=None,
-        validate=validate.Range(min=0, min_inclusive=False, max=10**9),
-        metadata={"description": 'Reporting-currency units per unit of this currency, e.g. "1.08".'},
+        metadata={"description": 'Reporting-currency units per unit of this currency, in (0, 10^9], e.g. "1.08".'},
     )
 
 

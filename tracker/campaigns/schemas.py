@@ -19,7 +19,7 @@ class CampaignSchema(Schema):
     )
     destination_url = DestinationUrl(required=True)
     starts_on = Date(required=True)
-    ends_on = Date(allow_none=True, load_default=None)
+    ends_on = Date(allow_none=True, load_default=None, metadata={"description": "Not before starts_on (else 422)."})
     discount_codes = DiscountCodes(load_default=list)
     created_at = fields.String(dump_only=True)
     updated_at = fields.String(dump_only=True)

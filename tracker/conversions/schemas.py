@@ -22,12 +22,17 @@ class IdField(fields.Field):
         return text
 
 
+# What IdField takes, as the document says it: text of 1-200 characters, not only spaces (an integer
+# is taken too, as its text).
+ID_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": r"[^\s\x1c-\x1f\x85]"}
+
+
 class GenericEventSchema(Schema):
     """The generic order/refund event: amounts are integer minor units (4990 = 49.90 USD)."""
 
     type = fields.String(load_default="order", validate=validate.OneOf(("order", "refund")))
-    order_id = IdField(required=True, metadata={"type": "string"})
-    refund_id = IdField(metadata={"type": "string", "description": "Required for refunds."})
+    order_id = IdField(required=True, metadata=ID_SCHEMA)
+    refund_id = IdField(metadata={**ID_SCHEMA, "description": "Required when `type` is refund."})
     amount = MinorUnits(required=True)
     currency = Currency(required=True)
     occurred_at = UtcDateTime(load_default=None, metadata={"description": "Default: when received."})

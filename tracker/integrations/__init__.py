@@ -46,7 +46,9 @@ class IntegrationSchema(Schema):
 
 class IntegrationPatchSchema(Schema):
     order_topics = fields.List(
-        fields.String(validate=validate.OneOf(SHOPIFY_ORDER_TOPICS)), validate=validate.Length(min=1)
+        fields.String(validate=validate.OneOf(SHOPIFY_ORDER_TOPICS)),
+        validate=validate.Length(min=1),
+        metadata={"description": "Which topics create an order; only the shopify source has them (else 422)."},
     )
 
 
@@ -96,6 +98,7 @@ class Integration(MethodView):
     @blp.arguments(IntegrationPatchSchema)
     @blp.response(200, IntegrationSchema)
     def patch(self, changes: dict[str, Any], source: str) -> dict[str, Any]:
+        """Set a source's options: `order_topics`, for the shopify source only (422 for any other)."""
         if _source(source) != "shopify" and changes:
             field_error("order_topics", "Only the shopify source has order topics.")
         data = {**model.load(_r(), api.brand()["id"], source), **changes}

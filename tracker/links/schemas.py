@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields
@@ -14,6 +15,14 @@ def check_alias(value: str) -> None:
         raise ValidationError("Must be 3-64 letters, digits, '-' or '_', starting with a letter or digit.")
     if value.lower() in RESERVED:
         raise ValidationError(f"{value!r} is reserved.")
+
+
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in word)
+
+
+# What check_alias takes, as the OpenAPI document says it: the pattern, and none of the reserved words.
+ALIAS_SCHEMA = {"pattern": ALIAS_RE.pattern, "not": {"pattern": f"^({'|'.join(map(_any_case, sorted(RESERVED)))})$"}}
 
 
 class LinkStatsSchema(Schema):
@@ -36,8 +45,10 @@ class Channel(fields.String):
 
 class LinkSchema(Schema):
     id = fields.String(dump_only=True)
-    promotion_id = fields.String(required=True)
-    code = fields.String(validate=check_alias, metadata={"description": "Custom alias; generated if omitted."})
+    promotion_id = fields.String(required=True, metadata={"description": "A promotion of this brand (else 422)."})
+    code = fields.String(
+        validate=check_alias, metadata={**ALIAS_SCHEMA, "description": "Custom alias; generated if omitted."}
+    )
     destination_url = DestinationUrl(
         allow_none=True, load_default=None, metadata={"description": "Default: the campaign's destination."}
     )

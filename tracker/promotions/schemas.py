@@ -4,7 +4,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from tracker.api import Currency, DiscountCodes, MinorUnits, UtcDateTime
+from tracker.api import Currency, DecimalText, DiscountCodes, MinorUnits, UtcDateTime
 from tracker.influencers.schemas import PLATFORMS
 
 STYLES = ("long_running", "timeboxed")
@@ -15,20 +15,19 @@ class CostSchema(Schema):
 
     currency = Currency(metadata={"description": "Defaults to the brand's reporting currency."})
     flat_fee = MinorUnits(load_default=0)
-    commission_percent = fields.Decimal(
-        as_string=True,
+    commission_percent = DecimalText(
+        validate.Range(min=0, max=100),
+        r"^(100(\.0+)?|[0-9]{1,2}(\.[0-9]+)?)$",
         load_default="0",
-        places=None,
-        validate=validate.Range(min=0, max=100),
-        metadata={"description": 'Percent of attributed revenue, e.g. "12.5".'},
+        metadata={"description": 'Percent of attributed revenue, 0 to 100, e.g. "12.5".'},
     )
     cost_per_click = MinorUnits(load_default=0)
 
 
 class PromotionSchema(Schema):
     id = fields.String(dump_only=True)
-    campaign_id = fields.String(required=True)
-    influencer_id = fields.String(required=True)
+    campaign_id = fields.String(required=True, metadata={"description": "A campaign of this brand (else 422)."})
+    influencer_id = fields.String(required=True, metadata={"description": "An influencer of this brand (else 422)."})
     platform = fields.String(validate=validate.OneOf(PLATFORMS), metadata={"description": "Default: the influencer's."})
     posted_at = UtcDateTime(
         allow_none=True, load_default=None, metadata={"description": "When it went live; day 0 starts here."}
@@ -38,7 +37,7 @@ class PromotionSchema(Schema):
         strict=True,
         allow_none=True,
         validate=validate.Range(min=1, max=24 * 365),
-        metadata={"description": "How long a timeboxed promotion runs (default 24)."},
+        metadata={"description": "How long a timeboxed promotion runs (default 24); only timeboxed ones have one."},
     )
     followers = fields.Integer(
         strict=True,

@@ -31,7 +31,9 @@ GROUP_SPEC = api.FullMatch(
 
 class RangeArgs(Schema):
     start = fields.Date(data_key="from", load_default=None, metadata={"description": "First day (UTC), inclusive."})
-    end = fields.Date(data_key="to", load_default=None, metadata={"description": "Last day (UTC), inclusive."})
+    end = fields.Date(
+        data_key="to", load_default=None, metadata={"description": "Last day (UTC), inclusive; not before `from`."}
+    )
     campaign = fields.String(load_default=None, metadata={"description": "A campaign id; default all."})
     format = fields.String(load_default=None, validate=validate.OneOf(("json", "csv")))
 
