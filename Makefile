@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench bench-webhook bench-rollup bench-reports clean
+.PHONY: run test bench bench-webhook bench-rollup bench-reports bench-useragents clean
 
 $(BIN)/tracker: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ bench-rollup: $(BIN)/tracker
 
 bench-reports: $(BIN)/tracker
 	bash bench/run.sh reports
+
+bench-useragents: $(BIN)/tracker
+	bash bench/run.sh useragents
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -3,7 +3,7 @@
 Three servers, one after the other, each loaded with wrk on loopback for the same time:
   (a) a hello-world Flask app answering 302, gunicorn sync workers;
   (b) a bare WSGI callable doing one Redis XADD and a 302, under the service's granian settings;
-  (c) ours, `tracker.wsgi:app` under the same granian settings, on a real short link.
+  (c) ours, `tracker.asgi:app` as `tracker web` serves it (ASGI), same workers, on a real short link.
 Prints req/s, p50 and p99, the ratios ours/(a) and ours/(b) against their targets, and checks
 that every redirect ours served under load has its click in the brand's Redis stream.
 Writes the same to bench/results/redirect.json.
@@ -406,16 +406,16 @@ class Target:
     spool_dir: Path | None = None
 
 
-def granian_argv(settings: Settings, port: int, app: str) -> list[str]:
+def granian_argv(settings: Settings, port: int, app: str, interface: str = "wsgi") -> list[str]:
     argv = [
         str(VENV_BIN / "granian"),
         "--interface",
-        "wsgi",
+        interface,
         "--workers",
         str(settings.workers),
-        "--blocking-threads",
-        str(settings.blocking_threads),
     ]
+    if interface == "wsgi":  # granian refuses more than one blocking thread on ASGI
+        argv += ["--blocking-threads", str(settings.blocking_threads)]
     if granian_has_no_ws():
         argv.append("--no-ws")
     return [*argv, "--host", "127.0.0.1", "--port", str(port), app]
@@ -543,8 +543,8 @@ def target_c(settings: Settings, port: int, redis_url: str, tmp: Path) -> Target
     env = service_env(redis_url, port, tmp)
     brand_id, api_key = create_brand(env)
     return Target(
-        "(c) ours: tracker.wsgi:app, granian x" + str(settings.workers),
-        granian_argv(settings, port, "tracker.wsgi:app"),
+        "(c) ours: tracker.asgi:app, granian x" + str(settings.workers),
+        granian_argv(settings, port, "tracker.asgi:app", "asgi"),  # as `tracker web` serves it
         env,
         lambda p: "/" + create_link(p, api_key),
         stream=clicks_stream(brand_id),
@@ -714,7 +714,7 @@ def run(settings: Settings, procs: Procs) -> int:
             label = {
                 "a": "(a) Flask 302, gunicorn",
                 "b": "(b) WSGI XADD+302, granian",
-                "c": "(c) ours: tracker.wsgi:app, granian",
+                "c": "(c) ours: tracker.asgi:app, granian",
             }[key]
             outcomes[key] = Outcome(key, label, error=str(exc))
             print(f"bench: server ({key}) FAILED: {exc}", file=sys.stderr, flush=True)

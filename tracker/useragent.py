@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -45,9 +46,9 @@ def _data(name: str) -> dict:
     return json.loads(resources.files("tracker").joinpath("data", f"{name}.json").read_text(encoding="utf-8"))
 
 
-def _extractor(patterns: list[tuple[str, str]]) -> UserAgentExtractor:
+def _extractor(patterns: Iterable[tuple[str, str]]) -> UserAgentExtractor:
     """ua-parser's Rust matcher over (regex, label): `.extract(s).family` is the first match's label."""
-    return UserAgentExtractor([(regex, label, None, None, None, None) for regex, label in patterns])
+    return UserAgentExtractor((regex, label, None, None, None, None) for regex, label in patterns)
 
 
 _OFFICE = re.compile(r"ms-office|microsoft office|msoffice|microsoft outlook", re.I)
@@ -57,15 +58,15 @@ _OFFICE = re.compile(r"ms-office|microsoft office|msoffice|microsoft outlook", r
 _ALLOW_PATTERNS = (
     r"\[FB[^\]]*\]?",  # Facebook, Messenger (FBAN/Orca-Android), Instagram-on-Facebook: [FBAN/...;FBAV/...]
     r"\bFB(?:AN|AV|_IAB|IOS|DV|MD|SN|SV|SS|ID|LC|OP|RV|CR|BV|PN|IA)\b[^;\]\s]*;?",
-    r"\bInstagram [\d.]+(?: \([^)]*\)?)?",
+    r"\bInstagram [\d.]+(?: Android)?(?: ?\(?[^)]*\)?)?",
     r"\b(?:trill|musical_ly|ultralite|BytedanceWebview|TTWebView)[\w/.]*",  # TikTok
     r"\b(?:AppName|app_version|JsSdk|NetType|Channel|ByteLocale|ByteFullLocale|Region|AppSkin|Spark"
-    r"|WKWebView)/\S*",
+    r"|WKWebView|Process|Language)/\S*",  # and WeChat's
     r"\bSnapchat/[\d.]+(?: \([^)]*\))?",
     r"\bPinterest(?:for\w+)?/[\d.]+",
     r"\bLinkedInApp(?:/[\d.]+)*",
     r"\bLine/[\d.]+(?:/IAB)?",
-    r"\bMicroMessenger/\S*|\bWeChat/\S*",
+    r"\bMicroMessenger/\S*|\bWeChat/\S*|\bMQQBrowser/\S+|\bTBS/\d+|\bMMWEBID/\d+|\bViber/[\d.]+",
     r"\bTwitter(?:Android)?/[\d.]+",
     r"^WhatsApp/[\d.]+ (?:Android|iPhone_OS)/\S+ Device/\S+",  # the app, not its link-preview fetcher
     r"\bAndroidDownloadManager(?:/[\d.]+)?",
@@ -76,7 +77,9 @@ _ALLOW_PATTERNS = (
     r"\bSMM-MMS/[\d.]+|\bBada/[\d.]+|\bwebOS/[\d.]+|\bREX/[\d.]+|\bBREW/[\d.]+|\bMIDP-[\d.]+"
     r"|\bCLDC-[\d.]+|\bJava(?:Platform)?/\S+",
     # Android's device model, between "Android 11; " and ")" or "; ", may say "Bot" or "Spider"
-    r"\bAndroid [\d.]+(?:; [a-z]{2}[-_][a-z]{2})?; [^;)]*",
+    r"\bAndroid [\d.]+(?:; ?[a-z]{2}[-_][a-z]{2})?; ?[^;)]*",
+    r"\bSogouMobileBrowser/\S+|\bSogouMSE,?",  # Sogou's mobile browser, not its spider
+    r"^dv\([^)]*\);pr\(UCBrowser/.*",  # UC Browser's compact form
 )
 _ALLOW = [re.compile(p, re.I) for p in _ALLOW_PATTERNS]
 _ALLOW_FIND = _extractor([(f"(?i){p}", str(i)) for i, p in enumerate(_ALLOW_PATTERNS)])
@@ -85,7 +88,7 @@ _ALLOW_FIND = _extractor([(f"(?i){p}", str(i)) for i, p in enumerate(_ALLOW_PATT
 _OURS = (
     r"\$\{|jndi:|perplexity-user|amzn-user|manus|notebooklm|\bdevin\b|novaact|datadog|catchpoint|checkly"
     r"|blackbox.exporter|opengraph\.io|ezgif|builtwith|marketgoo|seolyt|playwright|selenium|headless|\bk6/"
-    r"|sfdc-callout"
+    r"|sfdc-callout|<\?(?:=|php)|\bassetnote/|amazon-kendra"
     # "(compatible; Something/1.0; +https://...)" or an e-mail address: a bot naming its owner
     r"|\(compatible; ?[^;)]*; ?\+?(?:https?://|www\.)|\+https?://|[\w.-]+@[\w-]+\.[a-z]{2,}"
 )
@@ -115,8 +118,8 @@ def _lists() -> tuple[UserAgentExtractor, re.Pattern, UserAgentExtractor, list[l
 _ISBOT, _ISBOT_LOOKAROUND, _CUA, _CUA_TAGS = _lists()
 
 # A bot's family: the first of these that matches it, else crawler-user-agents' tags, else "bot".
-_FAMILY = [
-    (family, re.compile(pattern, re.I))
+_FAMILY = _extractor(
+    (f"(?i){pattern}", family)
     for family, pattern in (
         ("ai-agent", r"gptbot|chatgpt|oai-searchbot|openai|claude|anthropic|perplexity|amzn-user|manus|notebooklm"
                      r"|\bdevin\b|novaact|cohere|bytespider|ccbot|google-extended|meta-externalagent|youbot|mistral"
@@ -139,12 +142,12 @@ _FAMILY = [
                 r"|wappalyzer|similartech|barkrowler|blexbot|seokicks|backlink|spyfu|serp|audit|deadlink|brokenlink"
                 r"|linkdex|searchmetrics|sistrix|ryte|oncrawl|botify|deepcrawl|lumar|contentking|conductor"),
         ("headless", r"headless|playwright|selenium|puppeteer|phantomjs|webdriver|cypress|slimerjs|splash|nightmare"),
-        ("http-client", r"^[\w.-]+(?:/[\w.-]*)?$|^[\w.-]+/[\w.-]+ \(|curl|wget|python|java|go-http|okhttp|axios"
+        ("http-client", r"^[\w.-]+(?:/[\w.-]*)?$|curl|wget|python|java|go-http|okhttp|axios"
                         r"|node|undici|libwww|php|ruby|guzzle|httpclient|k6/|sfdc-callout|postman|insomnia|httpie"
-                        r"|aiohttp|httpx|reqwest|dart/|scrapy|perl|lwp|winhttp|powershell|apache|jakarta|fetch"),
+                        r"|aiohttp|httpx|reqwest|dart/|scrapy|perl|lwp|winhttp|powershell|apache-httpclient|jakarta"),
         ("crawler", r"bot|crawl|spider|slurp|index|search|yandex|baidu|sogou|seznam|naver|daum|yeti|qwant|mojeek"),
     )
-]  # fmt: skip
+)  # fmt: skip
 _CUA_FAMILIES = {
     "ai-crawler": "ai-agent", "scanner": "scanner", "monitoring": "monitor", "social-preview": "preview",
     "feed-reader": "feed", "archiver": "archiver", "seo": "seo", "browser-automation": "headless",
@@ -188,9 +191,8 @@ def bot_family(ua: str) -> str:
     cua = _CUA.extract(text)
     if not cua and not (found and (found.family == "bot" or _ISBOT_LOOKAROUND.search(text))):
         return ""
-    for family, pattern in _FAMILY:
-        if pattern.search(text):
-            return family
+    if family := _FAMILY.extract(text):
+        return family.family
     for tag in _CUA_TAGS[int(cua.family)] if cua else ():
         if tag in _CUA_FAMILIES:
             return _CUA_FAMILIES[tag]
