@@ -51,7 +51,9 @@ IN_APP = {
     "Pinterest", "Twitter", "Threads", "Line", "WeChat", "LinkedIn", "KakaoTalk", "Viber", "Sina Weibo", "QQ",
     "Telegram", "Discord", "Reddit", "Tumblr", "Apple iMessage", "Douyin", "Kik", "Skype",
 }  # fmt: skip
-IN_APP_TOKENS = ("FBAN/", "FBAV/", "FB_IAB", "Instagram ", "musical_ly", "BytedanceWebview", "MicroMessenger", "Snapchat")
+IN_APP_TOKENS = (
+    "FBAN/", "FBAV/", "FB_IAB", "Instagram ", "musical_ly", "BytedanceWebview", "MicroMessenger", "Snapchat",
+)  # fmt: skip
 
 
 def run(*cmd: str, cwd: Path) -> None:
@@ -98,7 +100,8 @@ def rows(tmp: Path):
         for ua in entry.get("instances", []):
             yield "bot", family, "crawler-user-agents", ua
     humans = [
-        ("user-agents", [e["userAgent"] for e in json.loads(next(tmp.glob("user/package/dist/user-agents.json")).read_text())]),
+        ("user-agents", [e["userAgent"] for e in
+                         json.loads(next(tmp.glob("user/package/dist/user-agents.json")).read_text())]),
         ("top-user-agents", json.loads(next(tmp.glob("top/package/src/index.json")).read_text())),
         ("fake-useragent", [json.loads(line)["useragent"] for line in
                             next(tmp.glob("fake/fake_useragent/data/browsers.jsonl")).read_text().splitlines()]),
