@@ -42,6 +42,8 @@ _SETTINGS: dict[str, tuple[Any, Any]] = {
     # A consumer's pending stream entries are taken over by another worker after this idle time.
     "CLAIM_IDLE_SECONDS": (int, 60),
     "API_PAGE_SIZE": (int, 50),
+    # `GET /metrics` (Prometheus) answers only with `Authorization: Bearer <this>`; empty: off (404).
+    "METRICS_TOKEN": (str, ""),
     # A dashboard sign-in lasts this long (then the key is asked again); signing out ends it at once.
     "DASHBOARD_SESSION_HOURS": (float, 12.0),
 }

@@ -23,6 +23,7 @@ import redis
 
 from tracker import clickid, keys
 from tracker.links.model import ALIAS_RE, RESERVED
+from tracker.metrics import REDIRECT_BY_STATUS as REDIRECTS
 from tracker.rawredis import Raw
 from tracker.spool import Spool
 
@@ -36,6 +37,9 @@ _302 = [("Cache-Control", "private, no-store"), ("Content-Length", "0")]
 # What a cached resolution costs beyond its code and 3x its JSON record (measured: ~870 bytes for a
 # link with a 200-byte record, ~260 for a miss under a 64-character code).
 _ENTRY_BYTES = 256
+# A user agent is kept whole up to this (in-app browsers' run past 300 characters; a bot's token
+# may come late): the roll-up classifies what the stream holds.
+MAX_USER_AGENT = 2048
 
 
 class Redirector:
@@ -69,6 +73,7 @@ class Redirector:
         ):
             return self.app(environ, start_response)
         status, headers, body = self.handle(environ, code, time.time())
+        REDIRECTS[status[:3]].inc()
         start_response(status, headers)
         return [body]
 
@@ -85,7 +90,7 @@ class Redirector:
         if link["d"] or (link["x"] and ts >= link["x"]):
             return "410 Gone", _HTML, _410
         tid = clickid.make(code, ts, self.secret())
-        ua = _text(environ.get("HTTP_USER_AGENT", ""))[:512]
+        ua = _text(environ.get("HTTP_USER_AGENT", ""))[:MAX_USER_AGENT]
         v = self.visitor(environ, ua, now)
         event = ["id", tid, "l", link["l"], "p", link["p"], "t", str(ts), "v", v, "ua", ua]
         if referrer := environ.get("HTTP_REFERER"):

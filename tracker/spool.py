@@ -20,6 +20,8 @@ from pathlib import Path
 
 import redis
 
+from tracker import metrics
+
 log = logging.getLogger(__name__)
 ORPHAN_SECONDS = 60
 
@@ -50,6 +52,7 @@ class Spool:
                     if same:  # not claimed by a replayer while we waited
                         os.write(fd, line)
                         os.fsync(fd)
+                        metrics.CLICKS_SPOOLED.inc()
                         break
                 finally:
                     os.close(fd)
@@ -98,6 +101,7 @@ class Spool:
                 claimed.rename(self.dir / f"clicks-{self.me}-{time.time_ns()}.jsonl")
                 raise
             claimed.unlink()
+            metrics.CLICKS_REPLAYED.inc(len(events))
             done += len(events)
             log.warning("replayed %d spooled clicks from %s", len(events), path.name)
         return done

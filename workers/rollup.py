@@ -4,17 +4,28 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from rq import get_current_job
 
-from tracker import keys, migrations
+from tracker import keys, metrics, migrations
+from tracker.useragent import classify
 from workers import clicks, conversions, data_redis, settings
 
 
 def run(brand_id: str | None = None, batch_size: int | None = None) -> dict[str, int]:
     """Fold new events into the roll-ups; returns what was done (also kept in job.meta)."""
+    started, classified = time.monotonic(), classify.cache_info()
+    try:
+        return _run(brand_id, batch_size)
+    finally:
+        metrics.ROLLUP_SECONDS.observe(time.monotonic() - started)
+        metrics.count_classifications(classified, classify.cache_info())
+
+
+def _run(brand_id: str | None, batch_size: int | None) -> dict[str, int]:
     r = data_redis()
     cfg = settings()
     batch_size = batch_size or int(os.environ.get("ROLLUP_BATCH_SIZE", 500))

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, Response, current_app, request
 from marshmallow import ValidationError
 
-from tracker import keys
+from tracker import keys, metrics
 from tracker.conversions import ingest_here
 from tracker.conversions.model import BadInput
 from tracker.conversions.schemas import GenericEventSchema, load_generic_fast
@@ -77,6 +77,16 @@ def _bad(exc: BadInput, location: str = "json") -> None:
     abort(422, message=f"{exc.field}: {exc.message}", errors={location: {exc.field: [exc.message]}})
 
 
+@bp.after_request
+def _count(response: Response) -> Response:
+    """Every delivery (and postback) the Flask views answer, by source and status; the fast path
+    counts its own 200s."""
+    source = "postback" if request.endpoint == "webhooks.postback" else (request.view_args or {}).get("source")
+    if source in SIGNATURE_HEADERS or source == "postback":
+        metrics.WEBHOOKS.labels(source, str(response.status_code)).inc()
+    return response
+
+
 @bp.post("/webhooks/<brand_id>/<source>")
 def receive(brand_id: str, source: str) -> tuple[dict[str, Any], int]:
     r = current_app.extensions["redis"]
@@ -95,6 +105,7 @@ def receive(brand_id: str, source: str) -> tuple[dict[str, Any], int]:
         abort(401, message=f"{header}: no {source} secret is configured for this brand")
     problem = verify(source, request.headers, body, secrets)
     if problem:
+        metrics.SIGNATURE_FAILURES.labels(source).inc()
         abort(401, message=f"{header}: {problem}")
     deliveries = delivery_keys(brand_id, source, request.headers)
     if deliveries and r.exists(*deliveries):

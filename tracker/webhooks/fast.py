@@ -17,11 +17,13 @@ import redis
 from marshmallow import ValidationError
 from werkzeug.datastructures import EnvironHeaders
 
+from tracker import metrics
 from tracker.conversions import ingest
 from tracker.conversions.model import BadInput
 from tracker.webhooks import DELIVERY_TTL, SIGNATURE_HEADERS, delivery_keys, parse, verify
 
 MAX_BODY = 2 * 1024 * 1024
+WEBHOOKS_200 = {source: metrics.WEBHOOKS.labels(source, "200") for source in SIGNATURE_HEADERS}
 
 
 class WebhookFront:
@@ -50,6 +52,7 @@ class WebhookFront:
             environ["CONTENT_LENGTH"] = str(len(body))
             return self.app(environ, start_response)
         payload = json.dumps(result, separators=(",", ":")).encode()
+        WEBHOOKS_200[path.rsplit("/", 1)[1]].inc()
         start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
         return [payload]
 
