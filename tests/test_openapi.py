@@ -34,6 +34,8 @@ REFUSED = [
     ("post", "/api/v1/links", {"promotion_id": "{promotion}", "code": "-dash-first"}),
     ("post", "/api/v1/links", {"promotion_id": "{promotion}", "code": "Dashboard"}),
     ("post", "/api/v1/links", {"promotion_id": "{promotion}", "code": "x" * 65}),
+    ("post", "/api/v1/links", {"promotion_id": "{promotion}", "channel": "-bio"}),
+    ("post", "/api/v1/links", {"promotion_id": "{promotion}", "channel": "x" * 41}),
     ("post", "/api/v1/conversions", {"order_id": "", "amount": 100, "currency": "USD"}),
     ("post", "/api/v1/conversions", {"order_id": "   ", "amount": 100, "currency": "USD"}),
     ("post", "/api/v1/conversions", {"order_id": "x" * 201, "amount": 100, "currency": "USD"}),
@@ -56,6 +58,8 @@ REFUSED = [
     ("put", "/api/v1/brand/rates/{currency}", {"rate": "-2"}),
     ("patch", "/api/v1/brand", {"attribution_priority": ["click_id", "click_id"]}),
     ("patch", "/api/v1/brand", {"currency": "EURO"}),
+    ("patch", "/api/v1/brand", {"tier_thresholds": {}}),  # was a 500
+    ("patch", "/api/v1/brand", {"tier_thresholds": {"micro": 5000}}),  # was a 500
     ("patch", "/api/v1/integrations/{source}", {"order_topics": ["orders/cancelled"]}),
 ]
 

@@ -18,6 +18,9 @@ class TierThresholdsSchema(Schema):
 
     @validates_schema
     def _increasing(self, data: dict[str, Any], **_: Any) -> None:
+        missing = [name for name in self.fields if name not in data]
+        if missing:  # a brand's PATCH loads partially, and thresholds still come whole
+            raise ValidationError({name: ["Missing data for required field."] for name in missing})
         if not data["micro"] < data["macro"] < data["celebrity"]:
             raise ValidationError("Thresholds must increase: micro < macro < celebrity.", "macro")
 

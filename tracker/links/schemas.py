@@ -37,7 +37,12 @@ class LinkStatsSchema(Schema):
 
 
 class Channel(fields.String):
-    """A channel label, stored normalised ('Instagram bio' -> 'instagram-bio')."""
+    """A channel label, stored normalised ('Instagram bio' -> 'instagram-bio'). The document gives the
+    plain-ASCII labels (words joined by single spaces); letters of any script are taken too."""
+
+    def __init__(self, **kw: Any):
+        metadata = {"pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]*( [A-Za-z0-9_.-]+)*$", "maxLength": 40}
+        super().__init__(**{**kw, "metadata": {**metadata, **kw.get("metadata", {})}})
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kw: Any) -> str:
         return channels.normalise(super()._deserialize(value, attr, data, **kw))
