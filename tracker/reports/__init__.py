@@ -119,10 +119,16 @@ def _ids(kind: str) -> list[str]:
     return [i.decode() for i in _r().hkeys(keys.entities(api.brand()["id"], kind))]
 
 
+# What the report views answer, for the OpenAPI document: JSON, or CSV (`format=csv` or `Accept: text/csv`).
+JSON_OBJECT = {"application/json": {"schema": {"type": "object"}}}
+JSON_OR_CSV = {"content": {**JSON_OBJECT, "text/csv": {"schema": {"type": "string"}}}}
+
+
 @blp.route("")
 class Summary(MethodView):
     @blp.arguments(SummaryArgs, location="query")
     @blp.response(200)
+    @blp.doc(responses={200: JSON_OR_CSV})
     def get(self, args: dict[str, Any]) -> Any:
         """Every metric per promotion, influencer, campaign or tier, over a date range.
 
@@ -191,6 +197,7 @@ def _by_channel(args: dict[str, Any], brand: dict[str, Any], promos: list[model.
 class Comparison(MethodView):
     @blp.arguments(ComparisonArgs, location="query")
     @blp.response(200)
+    @blp.doc(responses={200: JSON_OR_CSV})
     def get(self, args: dict[str, Any]) -> Any:
         """Micro long-running posts against celebrity 24-hour promotions (or any two tier:style groups)."""
         specs = tuple(tuple(args[g].split(":")) for g in ("group_a", "group_b"))
@@ -214,6 +221,7 @@ class Comparison(MethodView):
 @blp.route("/refresh")
 class Refresh(MethodView):
     @blp.response(202)
+    @blp.doc(responses={202: {"content": JSON_OBJECT}})
     def post(self) -> dict[str, Any]:
         """Roll up this brand's new events now; returns the job to follow."""
         brand_id = api.brand()["id"]
@@ -227,6 +235,7 @@ class Refresh(MethodView):
 @blp.route("/jobs/<job_id>")
 class RefreshJob(MethodView):
     @blp.response(200)
+    @blp.doc(responses={200: {"content": JSON_OBJECT}})
     def get(self, job_id: str) -> dict[str, Any]:
         """A roll-up job's status and progress."""
         if not JOB_ID.fullmatch(job_id):  # RQ refuses such ids; no job has one
