@@ -836,7 +836,13 @@ def run(settings: Settings, procs: Procs) -> int:
     raw_server = server_usec(r)
     raw = max(raws, key=lambda x: x.per_second)
     r.config_resetstat()
+    from tracker.useragent import classify
+
+    info = getattr(classify, "cache_info", None)
+    missed = info().misses if info else 0
     roll, totals_a = rollup(brand_a.id, settings.batch_size, "throughput")
+    if info:
+        print(f"bench: the roll-up classified {info().misses - missed:,} user agents it had not cached", flush=True)
     roll_server = server_usec(r)
     server = server_time(raw_server, sum(x.events for x in raws), roll_server, roll.events)
     print(
