@@ -106,6 +106,7 @@ def test_the_document_accepts_plain_valid_bodies(spec, method, path, body):
         (("components", "schemas", "Campaign", "properties", "ends_on"), "Not before starts_on"),
         (("components", "schemas", "Promotion", "properties", "window_hours"), "only timeboxed"),
         (("components", "schemas", "GenericEvent", "properties", "refund_id"), "Required when `type` is refund"),
+        (("components", "schemas", "BotPatterns", "properties", "exclude", "items"), "RE2 regular expression"),
     ],
 )
 def test_rules_json_schema_cannot_express_are_stated_in_the_document(spec, where, rule):

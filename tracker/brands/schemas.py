@@ -6,6 +6,8 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from tracker import botrules
 from tracker.api import Currency, DecimalText, FullMatch
+from tracker.engagement.model import DEFAULT_RANGES
+from tracker.engagement.schemas import EngagementRangesSchema
 from tracker.links import channels
 
 
@@ -49,6 +51,13 @@ class BrandSchema(Schema):
         dump_default=channels.DEFAULT_CAP,
         metadata={"description": "Links each influencer may make from their page (0: none)."},
     )
+    engagement_ranges = fields.Nested(
+        EngagementRangesSchema,
+        dump_default=lambda: {t: dict(r) for t, r in DEFAULT_RANGES.items()},
+        metadata={"description": "Expected engagement rate on followers per tier, in percent (reports say below, "
+                  "within or above); a PATCH replaces only the tiers it names. Defaults: micro at least 2.4, "
+                  "celebrity 2 to 5, nano and macro none."},
+    )  # fmt: skip
     created_at = fields.String(dump_only=True)
 
     @validates_schema
@@ -66,7 +75,10 @@ def _pattern(value: str) -> None:
 
 def _patterns(description: str) -> fields.List:
     return fields.List(
-        fields.String(validate=[validate.Length(min=1, max=botrules.MAX_LENGTH), _pattern]),
+        fields.String(
+            validate=[validate.Length(min=1, max=botrules.MAX_LENGTH), _pattern],
+            metadata={"description": "An RE2 regular expression that does not match the empty string (else 422)."},
+        ),
         load_default=list,
         validate=validate.Length(max=botrules.MAX_PATTERNS),
         metadata={"description": description},
