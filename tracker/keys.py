@@ -130,6 +130,18 @@ def promotion_all_time(brand_id: str, promotion_id: str) -> str:
     return f"{_b(brand_id)}:pa:{promotion_id}"
 
 
+def promotion_metrics(brand_id: str, promotion_id: str) -> str:
+    """Hash of a promotion's post metrics the brand entered or confirmed: '<yyyy-mm-dd>' -> JSON
+    snapshot (cumulative counts as of that day), and 'latest' -> the latest one (what reports read)."""
+    return f"{_b(brand_id)}:pm:{promotion_id}"
+
+
+def promotion_self_metrics(brand_id: str, promotion_id: str) -> str:
+    """Hash of post metrics the influencer reported on their page, not yet confirmed by the brand:
+    '<yyyy-mm-dd>' -> JSON snapshot. Reports never read it."""
+    return f"{_b(brand_id)}:pmi:{promotion_id}"
+
+
 def bot_rules(brand_id: str) -> str:
     """Hash of the brand's own user-agent patterns: 'exclude' and 'count' (JSON lists), 'updated_at',
     and 'version', bumped on every change (workers recompile when it moves)."""

@@ -10,6 +10,7 @@ from flask.views import MethodView
 from tracker import botrules, keys, money
 from tracker.brands.model import save_brand
 from tracker.brands.schemas import BotPatternsSchema, BrandSchema, RateSchema, RatesSchema
+from tracker.engagement import model as engagement
 from tracker.errors import Blueprint, abort
 
 blp = Blueprint("brand", __name__, url_prefix="/api/v1/brand", description="The brand of the API key")
@@ -26,6 +27,8 @@ class BrandView(MethodView):
     def patch(self, changes: dict[str, Any]) -> dict[str, Any]:
         from tracker.links.model import refresh_redirects
 
+        if "engagement_ranges" in changes:
+            changes["engagement_ranges"] = engagement.merge_ranges(g.brand, changes["engagement_ranges"])
         brand = {**g.brand, **changes}
         r = current_app.extensions["redis"]
         save_brand(r, brand)

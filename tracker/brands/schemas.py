@@ -6,6 +6,8 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from tracker import botrules
 from tracker.api import Currency, DecimalText, FullMatch
+from tracker.engagement.model import DEFAULT_RANGES
+from tracker.engagement.schemas import EngagementRangesSchema
 from tracker.links import channels
 
 
@@ -49,6 +51,13 @@ class BrandSchema(Schema):
         dump_default=channels.DEFAULT_CAP,
         metadata={"description": "Links each influencer may make from their page (0: none)."},
     )
+    engagement_ranges = fields.Nested(
+        EngagementRangesSchema,
+        dump_default=lambda: {t: dict(r) for t, r in DEFAULT_RANGES.items()},
+        metadata={"description": "Expected engagement rate on followers per tier, in percent (reports say below, "
+                  "within or above); a PATCH replaces only the tiers it names. Defaults: micro at least 2.4, "
+                  "celebrity 2 to 5, nano and macro none."},
+    )  # fmt: skip
     created_at = fields.String(dump_only=True)
 
     @validates_schema

@@ -1,5 +1,6 @@
-"""The influencer's page `/i/<token>`, its QR codes `/i/<token>/qr/<link id>.svg|.png`, and the
-form that makes a link `POST /i/<token>/links`.
+"""The influencer's page `/i/<token>`, its QR codes `/i/<token>/qr/<link id>.svg|.png`, the
+form that makes a link `POST /i/<token>/links`, and the one that reports a post's metrics
+`POST /i/<token>/metrics` (kept apart, self-reported, until the brand confirms them).
 
 Server-rendered, no external resources (the CSP says so), never cached, no referrer (the token
 is in the URL). An unknown or revoked token, or a link or promotion that is not the influencer's,
@@ -20,6 +21,8 @@ from wtforms.validators import ValidationError
 
 from tracker import links
 from tracker.brands.model import get_brand
+from tracker.engagement import model as engagement
+from tracker.engagement.schemas import snapshot_schema
 from tracker.links import channels
 from tracker.portal import bp, model
 from tracker.store import Store
@@ -53,16 +56,22 @@ def _not_found() -> Response:
     return Response(render_template("portal/not_found.html"), 404, _HEADERS, mimetype="text/html")
 
 
-def _page(token: str, ref: dict[str, str] | None, status: int = 200, **form: Any) -> Response:
-    """The influencer's page (with the link form's message and values, after a refused form)."""
+def _page(
+    token: str, ref: dict[str, str] | None, status: int = 200, metrics_form: dict[str, Any] | None = None, **form: Any
+) -> Response:
+    """The influencer's page (with the link or metrics form's message and values, after a refused form)."""
     data = model.page(_r(), ref, current_app.config["BASE_URL"]) if ref else None
     if data is None:
         return _not_found()
     cur = data.brand["currency"]
+    reports = engagement.influencer_reports(_r(), data.brand["id"], [p.promotion_id for p in data.promotions])
+    campaigns = {p.promotion_id: p.campaign for p in data.promotions}
     html = render_template(
         "portal/page.html", page=data, token=token, format_money=model.format_money,
         money=lambda amount: model.format_money(amount, cur), channels=channels.SUGGESTED,
         csrf_token=generate_csrf(), form=form, made=request.args.get("made"), cap_reached=cap_reached(data.brand),
+        reports=reports, campaign_of=campaigns, counts=engagement.COUNTS, metrics_form=metrics_form or {},
+        reported=request.args.get("reported"),
     )  # fmt: skip
     return Response(html, status, _HEADERS, mimetype="text/html")
 
@@ -116,6 +125,42 @@ def make_link(token: str) -> Response:
         channels.release(r, brand, ref["influencer"])
         raise
     return redirect(url_for("portal.page", token=token, made=link["id"], _anchor=f"link-{link['id']}"), 303)
+
+
+@bp.post("/<token>/metrics")
+def report_metrics(token: str) -> Response:
+    """The influencer's own post metrics of a day, for one of their promotions: kept apart and shown
+    to the brand as self-reported until it confirms them; never in reports before."""
+    r = _r()
+    ref = model.resolve(r, token)
+    brand = get_brand(r, ref["brand"]) if ref else None
+    if brand is None:
+        return _not_found()
+    names = ("promotion_id", "date", *engagement.COUNTS)
+    form = {name: request.form.get(name, "").strip()[:100] for name in names}
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except ValidationError:
+        return _page(token, ref, 400, metrics_form={**form, "error": "This form expired or was not sent from your "
+                     "page; nothing was saved. Reload the page and try again."})  # fmt: skip
+    promotion = Store(r, brand["id"]).get("promotion", form["promotion_id"])
+    if promotion is None or promotion["influencer_id"] != ref["influencer"]:
+        return _not_found()
+    payload: dict[str, Any] = {"date": form["date"]} if form["date"] else {}
+    for name in engagement.COUNTS:
+        if form[name]:
+            text = form[name].replace(",", "").replace(" ", "")
+            payload[name] = int(text) if text.isascii() and text.isdigit() else form[name]
+    try:
+        snapshot = snapshot_schema.load(payload)
+        engagement.self_report(r, brand["id"], promotion, snapshot)
+    except MarshmallowError as exc:
+        name, problems = next(iter(exc.messages.items()))
+        label = "Metrics" if name == "_schema" else name.capitalize()
+        return _page(token, ref, 422, metrics_form={**form, "error": f"{label}: {problems[0]}"})
+    except engagement.Invalid as exc:
+        return _page(token, ref, 422, metrics_form={**form, "error": f"Date: {exc.errors['date'][0]}"})
+    return redirect(url_for("portal.page", token=token, reported=promotion["id"], _anchor="metrics"), 303)
 
 
 @bp.get("/<token>/qr/<link_id>.<any(svg, png):kind>")

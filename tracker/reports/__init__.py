@@ -17,6 +17,7 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from tracker import api, csvsafe, keys, queues
+from tracker.engagement import model as engagement
 from tracker.errors import Blueprint, abort
 from tracker.links import channels
 from tracker.reports import model
@@ -142,9 +143,10 @@ class Summary(MethodView):
                 abort(404, message=f"promotion {args['promotion_id']} not found")
         if args["by"] == "channel":
             return _by_channel(args, brand, promos)
-        rows = model.summary(promos, args["by"], names(args["by"]))
+        rows = model.summary(promos, args["by"], names(args["by"]), engagement.ranges(brand))
         if _wants_csv(args):
-            return _csv(rows, f"report-by-{args['by']}.csv", [args["by"], "name", *model.Totals().metrics()])
+            versus = list(model.Totals().versus({})) if args["by"] == "tier" else []
+            return _csv(rows, f"report-by-{args['by']}.csv", [args["by"], "name", *model.Totals().metrics(), *versus])
         totals = model.Totals()
         for p in promos:
             totals.add(p.totals)

@@ -21,6 +21,7 @@ import redis
 
 from tracker import keys, migrations, money, scripts
 from tracker.conversions.model import convert, get_rates
+from tracker.engagement import model as engagement
 from tracker.store import Store
 from tracker.tiers import tier_for
 from tracker.ttc import ttc_value
@@ -55,23 +56,61 @@ class Totals:
     refunds: int = 0
     spend: int = 0
     followers: int = 0
+    # Post metrics (docs/metrics.md): each ratio over the promotions that have both of its figures.
     engagements: int = 0
+    engaged_followers: int = 0  # followers of the promotions with engagements
+    engaged_spend: int = 0
+    reach: int = 0
+    reach_engagements: int = 0  # engagements of the promotions with reach
+    impressions: int = 0
+    impression_clicks: int = 0  # clicks and spend of the promotions with impressions
+    impression_spend: int = 0
+    views: int = 0
     has_engagements: bool = False
+    has_reach: bool = False
+    has_impressions: bool = False
+    has_views: bool = False
     unconverted: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     ttc: dict[int, int] = field(default_factory=lambda: defaultdict(int))
     bots: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # bot_hits by family
 
     def add(self, other: Totals) -> None:
         for name in ("promotions", "clicks", "unique_clicks", "bot_hits", "conversions", "revenue", "refunds",
-                     "spend", "followers", "engagements"):  # fmt: skip
+                     "spend", "followers", "engagements", "engaged_followers", "engaged_spend", "reach",
+                     "reach_engagements", "impressions", "impression_clicks", "impression_spend", "views"):  # fmt: skip
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.has_engagements |= other.has_engagements
+        for name in ("has_engagements", "has_reach", "has_impressions", "has_views"):
+            setattr(self, name, getattr(self, name) or getattr(other, name))
         for k, v in other.unconverted.items():
             self.unconverted[k] += v
         for k, v in other.ttc.items():
             self.ttc[k] += v
         for k, v in other.bots.items():
             self.bots[k] += v
+
+    def post_metrics(self, snapshot: dict[str, Any] | None, legacy_engagements: int | None) -> None:
+        """Take one promotion's post metrics (its confirmed snapshot, else the single engagements
+        figure a promotion may carry); after its spend and clicks are known."""
+        snap = snapshot or {}
+        if any(snap.get(n) is not None for n in engagement.ENGAGEMENTS):
+            self.engagements, self.has_engagements = engagement.engagements(snap), True
+        elif legacy_engagements is not None:
+            self.engagements, self.has_engagements = legacy_engagements, True
+        if self.has_engagements:
+            self.engaged_followers, self.engaged_spend = self.followers, self.spend
+        if snap.get("reach") is not None:
+            self.reach, self.has_reach = snap["reach"], True
+            self.reach_engagements = self.engagements
+        if snap.get("impressions") is not None:
+            self.impressions, self.has_impressions = snap["impressions"], True
+            self.impression_clicks, self.impression_spend = self.clicks, self.spend
+        if snap.get("views") is not None:
+            self.views, self.has_views = snap["views"], True
+
+    def versus(self, expected: dict[str, str | None]) -> dict[str, Any]:
+        """The engagement rate on followers against a tier's expected range (percent)."""
+        where = engagement.versus(self.engagements, self.engaged_followers, expected) if self.has_engagements else None
+        return {"expected_engagement_rate": dict(expected), "engagement_vs_expected": where}
 
     def metrics(self) -> dict[str, Any]:
         return {
@@ -89,7 +128,16 @@ class Totals:
             "cost_per_click": per(self.spend, self.clicks),
             "average_order_value": per(self.revenue, self.conversions),
             "click_through_on_followers": ratio(self.clicks, self.followers),
-            "engagement_rate": ratio(self.engagements, self.followers) if self.has_engagements else None,
+            "engagement_rate": ratio(self.engagements, self.engaged_followers) if self.has_engagements else None,
+            "engagements": self.engagements if self.has_engagements else None,
+            "impressions": self.impressions if self.has_impressions else None,
+            "reach": self.reach if self.has_reach else None,
+            "views": self.views if self.has_views else None,
+            "engagement_rate_followers": ratio(self.engagements, self.engaged_followers),
+            "engagement_rate_reach": ratio(self.reach_engagements, self.reach),
+            "cost_per_engagement": per(self.engaged_spend, self.engagements),
+            "cpm": per(self.impression_spend * 1000, self.impressions),
+            "ctr_impressions": ratio(self.impression_clicks, self.impressions),
             "refunds": self.refunds,
             "median_time_to_conversion_seconds": percentile(self.ttc, 0.5),
             "p90_time_to_conversion_seconds": percentile(self.ttc, 0.9),
@@ -167,8 +215,9 @@ def load_promotions(
             p.get(keys.ttc_all_time(brand["id"], promo["id"]))
             if since:
                 joined(keys=[keys.promotion_since(brand["id"], promo["id"])], client=p)
+            p.hget(keys.promotion_metrics(brand["id"], promo["id"]), engagement.LATEST)
         raw = p.execute()
-    step = 3 if since else 2
+    step = 4 if since else 3
     sums = [{k.decode(): v.decode() for k, v in x.items()} for x in raw[0::step]]
     hists = [all_time_histogram(x) for x in raw[1::step]]
     by_since = [_by_hour_since(x, money) for x in raw[2::step]] if since else [{} for _ in promos]
@@ -177,10 +226,14 @@ def load_promotions(
         within = _within_dates(r, brand["id"], [promos[n]["id"] for n in partial], [sums[n] for n in partial], lo, hi)
         for n, hist in zip(partial, within, strict=True):
             hists[n] = hist
+    latest = raw[step - 1 :: step]
+    posts = [engagement.as_of(x, r, brand["id"], promo["id"], end) for x, promo in zip(latest, promos, strict=True)]
     out = [
         _promo(promo, people.get(promo["influencer_id"]), brand, money, sums[n], by_since[n], hists[n], start, end)
         for n, promo in enumerate(promos)
     ]
+    for p, post in zip(out, posts, strict=True):
+        p.totals.post_metrics(post, p.record.get("engagements"))
     return sorted(out, key=lambda x: (x.record.get("posted_at") or "", x.record["id"]))
 
 
@@ -252,8 +305,6 @@ def _by_hour_since(joined: bytes, money: Money) -> dict[int, dict[str, int]]:
 
 def _promo(promo, influencer, brand, money, sums, since, hist, start, end) -> Promo:  # noqa: ANN001, PLR0913
     t = Totals(promotions=1, followers=promo.get("followers") or 0)
-    if promo.get("engagements") is not None:
-        t.engagements, t.has_engagements = promo["engagements"], True
     revenue_by_cur: dict[str, int] = defaultdict(int)
     refunds_by_cur: dict[str, int] = defaultdict(int)
     for metric, v in sums.items():
@@ -292,14 +343,21 @@ def _promo(promo, influencer, brand, money, sums, since, hist, start, end) -> Pr
 
 
 # -- summaries ------------------------------------------------------------------------------
-def summary(promos: list[Promo], by: str, names: dict[str, str]) -> list[dict[str, Any]]:
-    """Rows of metrics per promotion, influencer, campaign or tier."""
+def summary(
+    promos: list[Promo], by: str, names: dict[str, str], ranges: dict[str, dict[str, str | None]] | None = None
+) -> list[dict[str, Any]]:
+    """Rows of metrics per promotion, influencer, campaign or tier; by tier with `ranges` (the
+    brand's, engagement.ranges), each tier's engagement rate against its expected range."""
     groups: dict[str, Totals] = {}
     for p in promos:
         key = {"promotion": p.record["id"], "influencer": p.record["influencer_id"],
                "campaign": p.record["campaign_id"], "tier": p.tier}[by]  # fmt: skip
         groups.setdefault(key, Totals()).add(p.totals)
-    return [{by: key, "name": names.get(key, key), **t.metrics()} for key, t in groups.items()]
+    rows = [{by: key, "name": names.get(key, key), **t.metrics()} for key, t in groups.items()]
+    if by == "tier" and ranges is not None:
+        for row, t in zip(rows, groups.values(), strict=True):
+            row.update(t.versus(ranges.get(row["tier"], {"min": None, "max": None})))
+    return rows
 
 
 def unattributed(r: redis.Redis, brand: dict[str, Any], start: date | None, end: date | None) -> dict[str, Any]:
@@ -461,6 +519,7 @@ def comparison(
         for p in chosen:
             t.add(p.totals)
         group = {"name": f"{spec[0]} {spec[1]}".replace("_", "-"), "tier": spec[0], "style": spec[1], **t.metrics()}
+        group.update(t.versus(engagement.ranges(brand).get(spec[0], {"min": None, "max": None})))
         group.update(curves(chosen))
         if per_promotion:
             group["by_promotion"] = [{"promotion_id": p.record["id"], **curves([p])} for p in chosen]
