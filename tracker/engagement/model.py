@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -32,6 +33,7 @@ MAX_COUNT = 10**12
 MAX_ROWS = 1000
 CSV_COLUMNS = ("date", *COUNTS)
 LATEST = "latest"
+INTEGER = re.compile(r"^-?[0-9]{1,20}$")
 # Expected engagement rate on followers, in percent, per tier (the issue's figures: a micro
 # account engages 2.4% or more, a mega/celebrity account 2-5%); a brand sets its own.
 DEFAULT_RANGES: dict[str, dict[str, str | None]] = {
@@ -49,6 +51,12 @@ class Invalid(Exception):
         super().__init__(message)
         self.message = message
         self.errors = errors
+
+
+def as_number(text: str) -> int | str:
+    """A typed count as the JSON body would carry it: an integer where it is one (the schema then
+    checks its range), else the text (the schema says it is not an integer)."""
+    return int(text) if INTEGER.fullmatch(text) else text
 
 
 def engagements(snapshot: dict[str, Any]) -> int:
@@ -174,7 +182,7 @@ def read_csv(text: str, load_row: Any) -> list[dict[str, Any]]:
                 cell = cell.strip()
                 if cell == "":
                     continue
-                raw[name] = int(cell) if name != "date" and cell.isascii() and cell.isdigit() else cell
+                raw[name] = as_number(cell) if name != "date" else cell
             try:
                 row = load_row(raw)
             except ValidationError as exc:

@@ -149,8 +149,7 @@ def report_metrics(token: str) -> Response:
     payload: dict[str, Any] = {"date": form["date"]} if form["date"] else {}
     for name in engagement.COUNTS:
         if form[name]:
-            text = form[name].replace(",", "").replace(" ", "")
-            payload[name] = int(text) if text.isascii() and text.isdigit() else form[name]
+            payload[name] = engagement.as_number(form[name].replace(",", "").replace(" ", ""))
     try:
         snapshot = snapshot_schema.load(payload)
         engagement.self_report(r, brand["id"], promotion, snapshot)
