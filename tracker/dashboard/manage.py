@@ -17,11 +17,13 @@ from flask.views import MethodView
 from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import HTTPException
 
-from tracker import api, campaigns, influencers, links, promotions
+from tracker import api, campaigns, engagement, influencers, links, promotions
 from tracker.campaigns.schemas import CampaignSchema
 from tracker.dashboard import bp, fmt
 from tracker.dashboard.forms import Field, FormError, to_form, to_payload
 from tracker.dashboard.views import every, flatten
+from tracker.engagement import model as engagement_model
+from tracker.engagement.schemas import snapshot_schema
 from tracker.influencers.schemas import PLATFORMS, InfluencerSchema
 from tracker.links.schemas import LinkSchema, LinkUpdateSchema
 from tracker.promotions.schemas import STYLES, PromotionSchema, PromotionUpdateSchema
@@ -244,3 +246,45 @@ def manage_edit(plural: str, record_id: str) -> Any:
         return _form(res, record, request.form.to_dict(), errors), status
     flash(f"Saved {res.kind} {res.label(saved)}.")
     return redirect(url_for(".manage_list", plural=plural), 303)
+
+
+# -- a promotion's post metrics -------------------------------------------------------------
+def _metrics_page(promotion: dict[str, Any], values: dict[str, str], errors: dict[str, list[str]]) -> str:
+    return render_template(
+        "dashboard/manage/metrics.html", promotion=promotion, label=_promotion_label(promotion),
+        doc=engagement.document(promotion), counts=engagement_model.COUNTS, values=values, errors=errors, fmt=fmt,
+    )  # fmt: skip
+
+
+@bp.route("/manage/promotions/<promotion_id>/metrics", methods=["GET", "POST"])
+def promotion_metrics(promotion_id: str) -> Any:
+    """The promotion's post metrics: the brand's series, an entry form, and the influencer's
+    self-reported figures to confirm (through the API's own functions)."""
+    promotion = promotions.load(promotion_id)
+    if request.method == "GET":
+        return _metrics_page(promotion, {}, {})
+    names = ("date", *engagement_model.COUNTS)
+    values = {name: (request.form.get(name) or "").strip() for name in names}
+    payload: dict[str, Any] = {"date": values["date"]} if values["date"] else {}
+    for name in engagement_model.COUNTS:
+        if values[name]:
+            payload[name] = engagement_model.as_number(values[name].replace(",", "").replace(" ", ""))
+    try:
+        engagement.add(promotion_id, snapshot_schema.load(payload))
+    except ValidationError as exc:
+        return _metrics_page(promotion, values, flatten(exc.messages)), 422
+    except HTTPException as exc:
+        data = getattr(exc, "data", None) or {}
+        if exc.code == 404 or not data:
+            raise
+        return _metrics_page(promotion, values, flatten((data.get("errors") or {}).get("json") or {})), 422
+    flash(f"Saved the post metrics of {values['date']}.")
+    return redirect(url_for(".promotion_metrics", promotion_id=promotion_id), 303)
+
+
+@bp.post("/manage/promotions/<promotion_id>/metrics/confirm/<day>")
+def confirm_metrics(promotion_id: str, day: str) -> Any:
+    """Confirm the influencer's figures of a day: they join the series and count in reports."""
+    engagement.confirm(promotion_id, day)
+    flash(f"Confirmed the influencer's post metrics of {day}; they now count in reports.")
+    return redirect(url_for(".promotion_metrics", promotion_id=promotion_id), 303)

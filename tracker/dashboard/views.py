@@ -25,6 +25,7 @@ from tracker import api, csvsafe, keys, queues
 from tracker.dashboard import bp, fmt
 from tracker.dashboard.charts import Series, line_chart
 from tracker.dashboard.signin import wants_json
+from tracker.engagement import model as engagement
 from tracker.influencers import with_tier
 from tracker.reports import ComparisonArgs, RangeArgs, model
 from tracker.reports import names as report_names
@@ -118,7 +119,7 @@ def overview() -> Any:
     totals = model.Totals()
     for p in promos:
         totals.add(p.totals)
-    tiers = {row["tier"]: row for row in model.summary(promos, "tier", {})}
+    tiers = {row["tier"]: row for row in model.summary(promos, "tier", {}, engagement.ranges(g.brand))}
     return render_template(
         "dashboard/overview.html",
         **page_context(
@@ -126,6 +127,7 @@ def overview() -> Any:
             totals=totals.metrics(),
             unattributed=model.unattributed(_r(), g.brand, f.start, f.end),
             tiers=[tiers[t] for t in TIERS if t in tiers],
+            expected_range=expected_range,
         ),
     )
 
@@ -186,7 +188,12 @@ INFLUENCER_COLUMNS = (
     Column("cost_per_click", "Cost per click", "money"),
     Column("average_order_value", "Average order value", "money"),
     Column("click_through_on_followers", "Click-through on followers", "percent"),
-    Column("engagement_rate", "Engagement rate", "percent"),
+    Column("engagement_rate_followers", "Engagement rate", "percent"),
+    Column("engagement_rate_reach", "Engagement rate on reach", "percent"),
+    Column("engagements", "Engagements", "count"),
+    Column("cost_per_engagement", "Cost per engagement", "money"),
+    Column("cpm", "CPM", "money"),
+    Column("ctr_impressions", "Click-through on impressions", "percent"),
     Column("refunds", "Refunds", "money"),
     Column("median_time_to_conversion_seconds", "Median time to conversion", "duration"),
     Column("p90_time_to_conversion_seconds", "P90 time to conversion", "duration"),
@@ -275,6 +282,14 @@ GROUP_ROWS = (
     ("Long-tail revenue share", "long_tail_revenue_share", "percent"),
     ("Half-life", "half_life_hours", "hours"),
     ("Payback day", "payback_day", "day"),
+    ("Engagements", "engagements", "count"),
+    ("Engagement rate", "engagement_rate_followers", "percent"),
+    ("Expected engagement rate", "expected_engagement_rate", "range"),
+    ("Engagement vs expected", "engagement_vs_expected", "text"),
+    ("Engagement rate on reach", "engagement_rate_reach", "percent"),
+    ("Cost per engagement", "cost_per_engagement", "money"),
+    ("CPM", "cpm", "money"),
+    ("Click-through on impressions", "ctr_impressions", "percent"),
 )
 
 
@@ -296,7 +311,21 @@ def _show(kind: str, value: Any, currency: str) -> str:
         "ratio": fmt.ratio,
         "hours": fmt.hours,
         "day": fmt.day,
+        "range": expected_range,
+        "text": lambda v: fmt.NA if v is None else str(v),
     }[kind](value)
+
+
+def expected_range(bounds: dict[str, str | None] | None) -> str:
+    """An expected engagement rate in percent: '2.4% or more', '2% to 5%', 'not set'."""
+    low, high = (bounds or {}).get("min"), (bounds or {}).get("max")
+    if low is not None and high is not None:
+        return f"{low}% to {high}%"
+    if low is not None:
+        return f"{low}% or more"
+    if high is not None:
+        return f"up to {high}%"
+    return "not set"
 
 
 def comparison_charts(result: dict[str, Any], names: dict[str, str]) -> list[dict[str, Any]]:
