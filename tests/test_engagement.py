@@ -326,3 +326,60 @@ def test_reports_read_one_field_per_promotion(scenario, api, r):
     enter(api, scenario)
     latest = r.hget(keys.promotion_metrics(api.brand["id"], scenario.promos["A"]["id"]), "latest")
     assert latest and b'"2026-10-05"' in latest
+
+
+# -- the dashboard and the influencer's page in a browser -----------------------------------
+def test_the_dashboard_form_enters_a_snapshot_and_names_bad_fields(api, server):
+    promo = api.promotion()
+    http = requests.Session()
+    login = http.get(f"{server.url}/dashboard/login").text
+    csrf = html.unescape(TOKEN.search(login).group(1))
+    assert http.post(f"{server.url}/dashboard/login", data={"api_key": api.key, "csrf_token": csrf},
+                     allow_redirects=False).status_code == 303  # fmt: skip
+    url = f"{server.url}/dashboard/manage/promotions/{promo['id']}/metrics"
+    csrf = html.unescape(TOKEN.search(http.get(url).text).group(1))
+    bad = http.post(url, data={"csrf_token": csrf, "date": "2026-03-01", "likes": "-2"})
+    assert bad.status_code == 422 and 'id="err-likes"' in bad.text
+    bad = http.post(url, data={"csrf_token": csrf, "date": "2026-03-01", "likes": "2"})
+    assert bad.status_code == 422 and "posting day, 2026-03-02" in html.unescape(bad.text)
+    ok = http.post(url, data={"csrf_token": csrf, "date": "2026-03-04", "likes": "1,000", "reach": "20000"},
+                   allow_redirects=False)  # fmt: skip
+    assert ok.status_code == 303
+    assert metrics(api, promo["id"]).json()["latest"]["likes"] == 1000
+    http.close()
+
+
+@pytest.mark.slow
+def test_browser_the_influencer_reports_and_the_brand_confirms(api, server, browser, tab):
+    promo = api.promotion()
+    token = api.post(f"/influencers/{promo['influencer_id']}/portal-tokens").json()["token"]
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(f"{server.url}/i/{token}")
+    form = page.locator("#metrics-form")
+    form.get_by_label("Date").fill("2026-03-04")
+    form.get_by_label("Likes").fill("900")
+    form.get_by_label("Comments").fill("100")
+    form.get_by_label("Reach").fill("25000")
+    form.get_by_role("button", name="Send metrics").click()
+    expect(page.locator("#metrics-saved")).to_be_visible()
+    expect(page.locator("#your-metrics tbody tr")).to_contain_text("self-reported, awaiting confirmation")
+    row = api.get("/reports", params={"by": "promotion"}).json()["rows"][0]
+    assert row["engagements"] is None  # not in reports until confirmed
+    # the brand signs in, sees it labelled self-reported, and confirms it
+    tab.goto(f"/dashboard/manage/promotions/{promo['id']}/metrics")
+    tab.page.get_by_label("API key").fill(api.key)
+    tab.page.get_by_role("button", name="Sign in").click()
+    pending = tab.page.locator("#metrics-self-reported tbody tr")
+    expect(pending).to_contain_text("self-reported")
+    tab.page.get_by_role("button", name="Confirm 2026-03-04").click()
+    expect(tab.page.locator("#metrics-series tbody tr")).to_contain_text("confirmed from the influencer")
+    expect(tab.page.locator("#metrics-self-reported")).to_have_count(0)
+    row = api.get("/reports", params={"by": "promotion"}).json()["rows"][0]
+    assert (row["engagements"], row["engagement_rate_followers"], row["engagement_rate_reach"]) == (1000, "0.0200",
+                                                                                                    "0.0400")  # fmt: skip
+    page.reload()
+    expect(page.locator("#your-metrics tbody tr")).to_contain_text("confirmed by Acme")
+    assert not tab.outside()
+    context.close()
