@@ -377,8 +377,8 @@ def test_browser_the_influencer_reports_and_the_brand_confirms(api, server, brow
     expect(tab.page.locator("#metrics-series tbody tr")).to_contain_text("confirmed from the influencer")
     expect(tab.page.locator("#metrics-self-reported")).to_have_count(0)
     row = api.get("/reports", params={"by": "promotion"}).json()["rows"][0]
-    assert (row["engagements"], row["engagement_rate_followers"], row["engagement_rate_reach"]) == (1000, "0.0200",
-                                                                                                    "0.0400")  # fmt: skip
+    rates = (row["engagements"], row["engagement_rate_followers"], row["engagement_rate_reach"])
+    assert rates == (1000, "0.0200", "0.0400")  # 1000 / 50000 followers, 1000 / 25000 reach
     page.reload()
     expect(page.locator("#your-metrics tbody tr")).to_contain_text("confirmed by Acme")
     assert not tab.outside()
