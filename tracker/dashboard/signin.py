@@ -148,7 +148,10 @@ def _globals() -> dict[str, Any]:
 def _safe_next(target: str | None) -> str:
     """Only a path inside the dashboard (never another host) may follow a sign-in."""
     if target:
-        parts = urlsplit(target)
+        try:
+            parts = urlsplit(target)
+        except ValueError:  # e.g. an unclosed '[' in what would be a host
+            return url_for("dashboard.overview")
         if not parts.scheme and not parts.netloc and parts.path.startswith("/dashboard") and "\\" not in target:
             return target
     return url_for("dashboard.overview")
