@@ -54,6 +54,7 @@ def test_tracker_run_serves_redirects_and_rolls_up_clicks_on_embedded_redis(tmp_
     port, redis_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     env["ROLLUP_INTERVAL_SECONDS"] = "1"
+    env["METRICS_TOKEN"] = "scrape-me"
     proc = subprocess.Popen(
         [sys.executable, "-m", "tracker", "run", "--port", str(port), "--redis-port", str(redis_port),
          "--workers", "1", "--data-dir", str(tmp_path / "var")],
@@ -89,6 +90,11 @@ def test_tracker_run_serves_redirects_and_rolls_up_clicks_on_embedded_redis(tmp_
         assert stats["clicks"] == 3 and stats["unique_clicks"] == 1 and stats["bot_hits"] == 1
         assert sum(stats["bots_by_family"].values()) == 1
         assert (tmp_path / "var" / "redis" / "appendonly.aof").exists()
+        # /metrics adds up the web and worker processes through the run's multi-process directory
+        scraped = requests.get(f"{base}/metrics", headers={"Authorization": "Bearer scrape-me"}).text
+        assert 'tracker_redirects_total{status="302"} 4.0' in scraped
+        assert "tracker_rollup_job_duration_seconds_count" in scraped
+        assert any((tmp_path / "var" / "metrics").glob("counter_*.db"))
     finally:
         api.http.close() if "api" in locals() else None
         os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C, as a person stops it

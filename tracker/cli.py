@@ -36,6 +36,13 @@ def _cpus() -> int:
 
 
 # -- processes ------------------------------------------------------------------------------
+def fresh_metrics_dir(path: str) -> None:
+    """prometheus_client's multi-process directory, emptied: counts start again with the service."""
+    Path(path).mkdir(parents=True, exist_ok=True)
+    for stale in Path(path).glob("*.db"):
+        stale.unlink()
+
+
 def _web_args(host: str, port: int, workers: int, respawn: float | None = None) -> list[str]:
     """granian's command line; with `respawn` (seconds), it restarts a worker that dies."""
     return [
@@ -65,6 +72,8 @@ def _web_args(host: str, port: int, workers: int, respawn: float | None = None) 
 @click.option("--workers", default=lambda: int(os.environ.get("WEB_WORKERS", _cpus())), type=int)
 def web(host: str, port: int, workers: int) -> None:
     """Serve the web app (redirects, webhooks, API) under granian."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        fresh_metrics_dir(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     os.execv(sys.executable, _web_args(host, port, workers))
 
 
@@ -155,6 +164,8 @@ def run(
             cli_env = f"REDIS_URL={env['REDIS_URL']} "
     base_url = env.setdefault("BASE_URL", f"http://{host}:{port}")
     env.setdefault("SPOOL_DIR", os.path.join(data_dir, "spool"))
+    # Every process of this service counts into one multi-process directory for /metrics.
+    fresh_metrics_dir(env.setdefault("PROMETHEUS_MULTIPROC_DIR", os.path.join(data_dir, "metrics")))
     me = [sys.executable, "-m", "tracker"]
     # Each child in its own session: Ctrl-C reaches only this process, which stops them in order.
     # The web server restarts at once (it redirects cached links without Redis); the worker and the
