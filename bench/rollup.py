@@ -583,12 +583,12 @@ def server_time(raw_stats: dict[str, dict[str, int]], raw_events: int, roll_stat
                 roll_events: int) -> dict[str, Any]:  # fmt: skip
     """Redis's busy time per event. Commands a script calls count both on their own and inside
     EVALSHA's time, so the roll-up's total is its scripts plus the commands it sent itself."""
-    from tracker import scripts
+    from tracker.db import scripts
 
     inner = {
         name.lower()
-        for source in (scripts.APPLY_CLICKS, scripts.APPLY_CONVERSIONS)
-        for name in re.findall(r"redis\.call\('(\w+)'", source)
+        for script in (scripts.APPLY_CLICKS, scripts.APPLY_CONVERSIONS)
+        for name in re.findall(r"redis\.call\('(\w+)'", script.source)
     }
     ignored = {"config", "info", "ping", "hello", "client"}
     script = sum(v["usec"] for k, v in roll_stats.items() if k in ("evalsha", "eval"))
@@ -793,7 +793,7 @@ def run(settings: Settings, procs: Procs) -> int:
     os.environ["QUEUE_REDIS_URL"] = url
 
     from tracker import create_app, keys
-    from tracker.redisconn import connect
+    from tracker.db import connect
     from workers import rollup as _job  # noqa: F401 - all the measured code loaded at once, at the start
 
     code = code_state()  # what was just imported: others may commit or edit while this runs

@@ -14,9 +14,9 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from tracker import config as settings
+from tracker import db
 from tracker.errors import TrackerApi
 from tracker.lookups import Lookups
-from tracker.redisconn import connect
 
 API_SPEC = {
     "info": {"description": "Brands manage influencers, campaigns, promotions and tracked links."},
@@ -85,12 +85,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(config or {})
     app.json.sort_keys = False  # reports list cost per conversion first
 
-    r = connect(app.config["REDIS_URL"])
-    app.extensions["redis"] = r
-    queue_url = app.config["QUEUE_REDIS_URL"]
-    app.extensions["queue_redis"] = connect(queue_url) if queue_url else r
+    rdb = db.Redis.from_config(app.config)  # every Redis connection of this app, closed with it
+    rdb.close_with(app)
+    app.extensions["db"] = rdb
+    app.extensions["redis"] = r = rdb.data
+    app.extensions["queue_redis"] = rdb.queue
     app.extensions["signing_keys"] = Keys(r, app.config)
-    app.extensions["lookups"] = Lookups(r, float(app.config["LINK_CACHE_SECONDS"]))
+    app.extensions["lookups"] = Lookups(rdb, float(app.config["LINK_CACHE_SECONDS"]))
     # SECRET_KEY signs click ids; Flask's sessions get a key derived from it (set on first request
     # when it lives in Redis), never the key itself.
     app.config["SECRET_KEY"] = None
@@ -165,12 +166,6 @@ def create_wsgi(config: dict[str, Any] | None = None) -> Any:
     from tracker.webhooks.fast import WebhookFront
 
     app = create_app(config)
-    front = Redirector(
-        WebhookFront(app),
-        app.extensions["redis"],
-        app.config,
-        app.extensions["signing_keys"].current,
-        app.extensions["lookups"].raw,
-    )
+    front = Redirector(WebhookFront(app), app.extensions["db"], app.config, app.extensions["signing_keys"].current)
     front.flask_app = app
     return front

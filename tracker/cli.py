@@ -17,7 +17,7 @@ import click
 
 from tracker import config as settings
 from tracker import embedded, queues
-from tracker.redisconn import DEFAULT_URL, connect
+from tracker.db import DEFAULT_URL, connect
 from tracker.supervisor import Child, CrashLoop, Policy, Supervisor
 
 

@@ -560,14 +560,8 @@ def _count(outcomes: dict[str, int], answer: dict[str, Any]) -> None:
 
 
 def _close(front: Any) -> None:
-    """Close the connections the in-process stack opened (its clients and the hot paths' free lists)."""
-    extensions = front.flask_app.extensions
-    for owner in (front, extensions.get("lookups")):
-        raw = getattr(owner, "raw", None)
-        for conn in getattr(raw, "free", ()):
-            conn.disconnect()
-    for name in ("redis", "queue_redis"):
-        extensions[name].close()
+    """Close the connections the in-process stack opened (its clients and the hot paths')."""
+    front.flask_app.extensions["db"].close()
 
 
 def _report(result: Result, base_url: str, live_url: str | None, echo: Callable[[str], Any]) -> None:

@@ -10,22 +10,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import redis
-
-from tracker import keys
-from tracker.rawredis import Raw
+from tracker import db, keys
 
 
 class Lookups:
-    def __init__(self, r: redis.Redis, ttl: float):
-        self.r = r
+    def __init__(self, rdb: db.Redis, ttl: float):
+        self.db = rdb  # its hot connections run the webhook's scripts
+        self.r = rdb.data
         self.ttl = ttl
         self._cache: dict[tuple, tuple[float, Any]] = {}
-        self.raw = Raw(r)
-
-    def script(self, source: str) -> Callable[..., Any]:
-        """Run a Lua script (EVALSHA on the hot path's raw connections; loaded again if lost)."""
-        return lambda keys, args: self.raw.script(source, keys, args)
 
     def _get(self, key: tuple, load: Callable[[], Any]) -> Any:
         hit = self._cache.get(key)

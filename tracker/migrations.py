@@ -2,7 +2,7 @@
 
 Both doors that read or write roll-ups call `ensure` first (the roll-up job, and reports), so an
 upgrade needs no step of its own. Each migration is a script per promotion that gives the same
-result when run again or after roll-ups in the new layout (see tracker.scripts), so two processes
+result when run again or after roll-ups in the new layout (see tracker/db/lua), so two processes
 running it at once do no harm; the brand's schema hash records it once all its promotions are done.
 """
 
@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 
 import redis
 
-from tracker import keys, scripts
-from tracker.rawredis import Raw
+from tracker import db, keys
+from tracker.db import scripts
 
 # 2026-11-26: since-posting fields in a hash of their own; all-time totals and time-to-conversion
 # histogram per promotion.
@@ -28,17 +28,6 @@ def current() -> dict[str, str]:
 def ensure(r: redis.Redis, brand_id: str) -> None:
     if r.hexists(keys.schema(brand_id), ROLLUPS_V2):
         return
-    raw = Raw(r)
     for promotion in sorted(p.decode() for p in r.hkeys(keys.entities(brand_id, "promotion"))):
-        raw.script(
-            scripts.MIGRATE_PROMOTION,
-            [
-                keys.promotion_days(brand_id, promotion),
-                keys.promotion_since(brand_id, promotion),
-                keys.promotion_all_time(brand_id, promotion),
-                keys.ttc_histogram(brand_id, promotion),
-                keys.ttc_all_time(brand_id, promotion),
-            ],
-            [],
-        )
+        db.run(r, scripts.migrate_promotion(brand_id=brand_id, promotion_id=promotion))
     r.hset(keys.schema(brand_id), mapping=current())

@@ -21,10 +21,9 @@ from urllib.parse import urlsplit
 
 import redis
 
-from tracker import clickid, keys
+from tracker import clickid, db, keys
 from tracker.links.model import ALIAS_RE, RESERVED
 from tracker.metrics import REDIRECT_BY_STATUS as REDIRECTS
-from tracker.rawredis import Raw
 from tracker.spool import Spool
 
 log = logging.getLogger(__name__)
@@ -43,17 +42,15 @@ MAX_USER_AGENT = 2048
 
 
 class Redirector:
-    def __init__(
-        self, app: Any, r: redis.Redis, config: dict[str, Any], secret: Callable[[], bytes], raw: Raw | None = None
-    ):
+    def __init__(self, app: Any, rdb: db.Redis, config: dict[str, Any], secret: Callable[[], bytes]):
         self.app = app  # the Flask app: every path that is not a short code
-        self.r = r
+        self.db = rdb  # the process's Redis: its hot connections (shared with the webhooks) send the XADD
+        self.r = r = rdb.data
         self.secret = secret
         self.ttl = float(config["LINK_CACHE_SECONDS"])
         self.stale = float(config["LINK_STALE_SECONDS"])
         self.country_header = "HTTP_" + config["COUNTRY_HEADER"].upper().replace("-", "_")
         self.proxy_count = int(config["PROXY_COUNT"])
-        self.raw = raw or Raw(r)  # the process's hot-path connections (shared with the webhooks)
         self.spool = Spool(config["SPOOL_DIR"], r)
         if self.spool.pending():
             self.spool.start()  # clicks spooled before a restart
@@ -101,7 +98,7 @@ class Redirector:
             event += ("m", "HEAD")
         stream = keys.clicks_stream(link["b"])
         try:
-            self.raw.call(b"XADD", stream, b"*", *event)
+            self.db.call(stream, b"XADD", stream, b"*", *event)
         except redis.RedisError:
             self.spool.write(stream, dict(zip(event[::2], event[1::2], strict=True)))
         location = f"{link['u']}{link['s']}{link['q']}={tid}{link['f']}"

@@ -7,7 +7,7 @@ from functools import lru_cache
 import redis
 
 from tracker import config
-from tracker.redisconn import connect
+from tracker.db import connect
 
 
 @lru_cache(maxsize=4)

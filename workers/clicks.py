@@ -15,7 +15,8 @@ from typing import Any
 
 import redis
 
-from tracker import botrules, keys, scripts
+from tracker import botrules, keys
+from tracker.db import scripts
 from tracker.useragent import classify
 from workers.streams import GROUP, Entries, PostedAt, Prepared, fold, hour_of, since_posting
 
@@ -28,15 +29,12 @@ def consume(
 ) -> int:  # fmt: skip
     """Fold the brand's new clicks into its counters; returns how many were counted."""
     RULES.load(r, brand_id)  # a change of the brand's patterns applies from this run on
-    return fold(r, brand_id, keys.clicks_stream(brand_id), scripts.APPLY_CLICKS, _prepare, consumer, cfg, batch_size,
-                progress)  # fmt: skip
+    return fold(r, brand_id, keys.clicks_stream(brand_id), _prepare, consumer, cfg, batch_size, progress)
 
 
 def _prepare(r: redis.Redis, brand_id: str, stream: str, entries: Entries, ttl: int, posted: PostedAt) -> Prepared:
-    """The keys and arguments of one run of the apply script for a batch; None when none is needed."""
-    pairs: list[str] = []  # per event: click record key, last-unique key
-    shared: dict[str, int] = {}  # link totals and promotions' 4 keys, passed once per batch
-    argv: list[Any] = [GROUP, ttl]
+    """One run of the apply script for a batch; None when none is needed."""
+    batch: list[scripts.Click] = []
     rules = RULES.of(brand_id)
     for entry_id, f in entries:
         if not f:  # deleted (trimmed) while pending: acknowledge, nothing to count
@@ -51,21 +49,13 @@ def _prepare(r: redis.Redis, brand_id: str, stream: str, entries: Entries, ttl: 
             family, browser, os_, device = rules.family(ua, agent.family), agent.browser, agent.os, agent.device
         link, promotion, ts = f[b"l"].decode(), f[b"p"].decode(), int(f[b"t"])
         visitor = f.get(b"v", b"").decode()
-        click_key = keys.click(brand_id, f[b"id"].decode())
-        pairs += [click_key, keys.last_unique(brand_id, link, visitor) if visitor else click_key]
-        totals = shared.setdefault(keys.link_totals(brand_id, link), len(shared))
-        first = keys.promotion_hours(brand_id, promotion)
-        if first not in shared:
-            for key in (first, keys.promotion_days(brand_id, promotion), keys.promotion_since(brand_id, promotion),
-                        keys.promotion_all_time(brand_id, promotion)):  # fmt: skip
-                shared[key] = len(shared)
         # The click's record: link|promotion|ms|visitor|bot|head|browser|os|device|referrer|country
         record = (
             f"{link}|{promotion}|{ts}|{visitor}|{bool(family):d}|{head:d}|{browser}|{os_}|{device}|"
             f"{f.get(b'r', b'').decode()}|{f.get(b'cc', b'').decode()}"
         )
-        argv += [entry_id, ts, hour_of(ts), family, record, since_posting(ts, posted(promotion)), totals,
-                 shared[first]]  # fmt: skip
-    if not pairs:
+        batch.append(scripts.Click(entry_id, f[b"id"].decode(), link, promotion, ts, hour_of(ts), visitor, family,
+                                   record, since_posting(ts, posted(promotion))))  # fmt: skip
+    if not batch:
         return None
-    return [stream, *pairs, *shared], argv
+    return scripts.apply_clicks(brand_id=brand_id, stream=stream, group=GROUP, record_ttl=ttl, clicks=batch)

@@ -16,7 +16,9 @@ from typing import Any
 
 import redis
 
-from tracker import keys, scripts
+from tracker import keys
+from tracker.db import scripts
+from tracker.db.scripts import Target
 from tracker.ttc import ttc_bin
 from workers.streams import GROUP, Entries, PostedAt, Prepared, fold, hour_of, since_posting
 
@@ -26,15 +28,11 @@ def consume(
     progress: Callable[[int], None] | None = None,
 ) -> int:  # fmt: skip
     """Fold the brand's new orders and refunds into its roll-ups; returns how many were applied."""
-    return fold(r, brand_id, keys.conversions_stream(brand_id), scripts.APPLY_CONVERSIONS, _prepare, consumer, cfg,
-                batch_size, progress)  # fmt: skip
-
-
-Target = tuple[str, str, list[Any]]  # key, operation ('h' pairs, 'b' bins, 's' days), items
+    return fold(r, brand_id, keys.conversions_stream(brand_id), _prepare, consumer, cfg, batch_size, progress)
 
 
 def _targets(brand_id: str, f: dict[str, str], record: dict[str, Any] | None, posted: PostedAt) -> list[Target]:
-    """What one entry adds where: the operations of APPLY_CONVERSIONS on each key."""
+    """What one entry adds where: the operations of the apply script on each key."""
     hist: list[int] = []
     if f["kind"] == "order":
         status, promotion, reason = f["status"], f["promotion"], f.get("reason", "")
@@ -67,8 +65,8 @@ def _targets(brand_id: str, f: dict[str, str], record: dict[str, Any] | None, po
             metrics.append((f"reason:{reason}", 1))
         metrics = [(m, v) for m, v in metrics if v]
         return [
-            (keys.unattributed_hours(brand_id), "h", [(f"{hour}:{m}", v) for m, v in metrics]),
-            (keys.unattributed_days(brand_id), "h", [(f"{day}:{m}", v) for m, v in metrics]),
+            Target(keys.unattributed_hours(brand_id), "h", [(f"{hour}:{m}", v) for m, v in metrics]),
+            Target(keys.unattributed_days(brand_id), "h", [(f"{day}:{m}", v) for m, v in metrics]),
         ]
     if not promotion:
         return []
@@ -78,37 +76,32 @@ def _targets(brand_id: str, f: dict[str, str], record: dict[str, Any] | None, po
     since = [(f"{prefix}:conversions", counts), (f"{prefix}:revenue:{currency}", net)] if prefix else []
     all_time = keys.promotion_all_time(brand_id, promotion)
     return [
-        (keys.promotion_hours(brand_id, promotion), "h", [(f"{hour}:{m}", v) for m, v in metrics]),
-        (keys.promotion_days(brand_id, promotion), "h", [(f"{day}:{m}", v) for m, v in metrics]),
-        (keys.promotion_since(brand_id, promotion), "h", [(k, v) for k, v in since if v]),
-        (all_time, "h", metrics),
-        (all_time, "s", [day] if f["kind"] == "order" else []),
-        (keys.ttc_histogram(brand_id, promotion), "h", [(f"{day}:{b}", 1) for b in hist]),
-        (keys.ttc_all_time(brand_id, promotion), "b", hist),
-        (keys.link_totals(brand_id, link), "h", metrics if link else []),  # what reports by channel sum
+        Target(keys.promotion_hours(brand_id, promotion), "h", [(f"{hour}:{m}", v) for m, v in metrics]),
+        Target(keys.promotion_days(brand_id, promotion), "h", [(f"{day}:{m}", v) for m, v in metrics]),
+        Target(keys.promotion_since(brand_id, promotion), "h", [(k, v) for k, v in since if v]),
+        Target(all_time, "h", metrics),
+        Target(all_time, "s", [day] if f["kind"] == "order" else []),
+        Target(keys.ttc_histogram(brand_id, promotion), "h", [(f"{day}:{b}", 1) for b in hist]),
+        Target(keys.ttc_all_time(brand_id, promotion), "b", hist),
+        Target(keys.link_totals(brand_id, link), "h", metrics if link else []),  # what reports by channel sum
     ]
 
 
 def _prepare(r: redis.Redis, brand_id: str, stream: str, entries: Entries, ttl: int, posted: PostedAt) -> Prepared:
-    """The keys and arguments of one run of the apply script for a batch; None when none is needed."""
+    """One run of the apply script for a batch; None when none is needed."""
     decoded = [(eid, {k.decode(): v.decode() for k, v in raw.items()} if raw else None) for eid, raw in entries]
     refund_ids = sorted({f["id"] for _, f in decoded if f and f["kind"] == "refund"})
     records = {}
     if refund_ids:
         raws = r.hmget(keys.conversions(brand_id), refund_ids)
         records = {i: json.loads(raw) for i, raw in zip(refund_ids, raws, strict=True) if raw}
-    keys_: list[str] = [stream]
-    argv: list[Any] = [GROUP, ttl]
+    events: list[scripts.ConversionEvent] = []
     for entry_id, f in decoded:
         if f is None:
             r.xack(stream, GROUP, entry_id)
             continue
-        targets = [t for t in _targets(brand_id, f, records.get(f["id"]), posted) if t[2]]
-        keys_.append(keys.applied_event(brand_id, entry_id.decode() if isinstance(entry_id, bytes) else entry_id))
-        argv += [entry_id, len(targets)]
-        for key, op, items in targets:
-            keys_.append(key)
-            argv += [op, len(items), *(x for item in items for x in (item if op == "h" else (item,)))]
-    if len(keys_) == 1:
+        targets = [t for t in _targets(brand_id, f, records.get(f["id"]), posted) if t.items]
+        events.append(scripts.ConversionEvent(entry_id, targets))
+    if not events:
         return None
-    return keys_, argv
+    return scripts.apply_conversions(brand_id=brand_id, stream=stream, group=GROUP, marker_ttl=ttl, events=events)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -14,22 +13,22 @@ from typing import Any
 import redis
 
 from tracker import keys
-from tracker.rawredis import command
+from tracker.db import Call, Conn
 
 GROUP = "rollup"
 
 Entries = list[tuple[bytes, dict[bytes, bytes]]]
 
 
-Prepared = tuple[list[str], list[Any]] | None  # one run of an apply script: (keys, args); None: nothing
+Prepared = Call[int] | None  # one run of an apply script (tracker.db.scripts); None: nothing to run
 
 
 def fold(
-    r: redis.Redis, brand_id: str, stream: str, script: str, build: Callable[..., Prepared], consumer: str,
+    r: redis.Redis, brand_id: str, stream: str, build: Callable[..., Prepared], consumer: str,
     cfg: dict[str, Any], batch_size: int, progress: Callable[[int], None] | None = None,
 ) -> int:  # fmt: skip
     """Apply every entry of `stream` nobody acknowledged, each batch turned by `build` into one run
-    of the Lua `script` that applies and acknowledges it; then trim entries past the retention.
+    of an apply script that applies and acknowledges it; then trim entries past the retention.
     Returns how many were applied.
 
     First the entries a crashed consumer left pending (idle longer than CLAIM_IDLE_SECONDS), then
@@ -54,15 +53,14 @@ def fold(
             progress(read)
         return build(r, brand_id, stream, entries, ttl, posted)
 
-    conn = Conn(r)
+    conn = Conn(r, stream)
     try:
-        sha = conn.load(script)
         start: Any = "0-0"
         while True:  # pending entries of crashed consumers: rare, one batch at a time
             reply = r.xautoclaim(stream, GROUP, consumer, cfg["CLAIM_IDLE_SECONDS"] * 1000, start, count=batch_size)
             start, entries = reply[0], reply[1]
             if entries and (prepared := take(entries)):
-                applied += conn.evalsha(sha, script, *prepared)
+                applied += conn.run(prepared)
             if start in (b"0-0", "0-0"):
                 break
         new = (b"XREADGROUP", b"GROUP", GROUP, consumer, b"COUNT", batch_size, b"STREAMS", stream, b">")
@@ -73,13 +71,13 @@ def fold(
         prepared = take(entries) if entries else None
         while entries:
             if prepared:
-                conn.send_script(sha, *prepared)
+                conn.send_call(prepared)
             entries = _entries(conn.read())  # batch k+1
             if entries:
                 conn.send(new)  # batch k+2, behind batch k's script
             following = take(entries) if entries else None  # while Redis runs batch k's script
             if prepared:
-                applied += conn.script_reply(sha, script, prepared, pending_read=bool(entries))
+                applied += conn.call_reply(prepared, pending_read=bool(entries))
             prepared = following
     finally:
         conn.close()
@@ -94,49 +92,6 @@ def _entries(reply: Any) -> Entries:
         return []
     entries = next(iter(reply.values())) if isinstance(reply, dict) else reply[0][1]
     return [(eid, dict(zip(flat[::2], flat[1::2], strict=True)) if flat else {}) for eid, flat in entries]
-
-
-class Conn:
-    """One connection of the roll-up, commands sent ahead of their replies (pipelined by hand):
-    replies come back in the order the commands were sent."""
-
-    def __init__(self, r: redis.Redis):
-        self.conn = r.connection_pool.make_connection()
-        self.held: deque[Any] = deque()  # replies read off the wire before their turn
-
-    def send(self, *commands: tuple[Any, ...]) -> None:
-        self.conn.send_packed_command([command(*c) for c in commands], check_health=False)
-
-    def read(self) -> Any:
-        if self.held:
-            return self.held.popleft()
-        return self.conn.read_response(disable_decoding=True)
-
-    def load(self, script: str) -> bytes:
-        self.send((b"SCRIPT", b"LOAD", script))
-        return bytes(self.read())
-
-    def send_script(self, sha: bytes, keys_: list[str], args: list[Any]) -> None:
-        self.send((b"EVALSHA", sha, len(keys_), *keys_, *args))
-
-    def evalsha(self, sha: bytes, script: str, keys_: list[str], args: list[Any]) -> int:
-        self.send_script(sha, keys_, args)
-        return self.script_reply(sha, script, (keys_, args), pending_read=False)
-
-    def script_reply(self, sha: bytes, script: str, prepared: tuple[list[str], list[Any]], pending_read: bool) -> int:
-        """The reply of an EVALSHA sent earlier. Redis lost the script (restarted, SCRIPT FLUSH):
-        load it and run the batch again, after taking the reply of the read sent behind it."""
-        try:
-            return int(self.read())
-        except redis.exceptions.NoScriptError:
-            held = [self.read()] if pending_read else []  # the read's reply may be nil: keep it all the same
-            self.load(script)
-            result = self.evalsha(sha, script, *prepared)
-            self.held.extend(held)
-            return result
-
-    def close(self) -> None:
-        self.conn.disconnect()
 
 
 class PostedAt:

@@ -17,7 +17,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import redis
 
-from tracker import api, clickid, keys, money, scripts
+from tracker import api, clickid, keys, money
+from tracker.db import scripts
 from tracker.lookups import Lookups
 
 KEYS = ("click_id", "discount_code", "landing_url")
@@ -208,20 +209,12 @@ def record_order(look: Lookups, brand: dict[str, Any], order: Order, secrets: li
         if click
         else "",
     }
-    fields = [x for pair in event.items() for x in pair]
-    created, cid = look.script(scripts.RECORD_ORDER)(
-        keys=[
-            keys.order_index(b),
-            keys.conversions(b),
-            keys.conversion_order(b),
-            keys.order_refunds(b, order.source, order.order_id),
-            keys.conversion_refunded(b),
-            keys.conversion_amounts(b),
-            keys.conversions_stream(b),
-        ],
-        args=[f"{order.source}:{order.order_id}", conversion_id, json.dumps(record), order.amount, ts, *fields],
-    )
-    return bool(created), cid.decode() if isinstance(cid, bytes) else cid
+    return look.db.run(
+        scripts.record_order(
+            brand_id=b, source=order.source, order_id=order.order_id, conversion_id=conversion_id,
+            record=json.dumps(record), amount=order.amount, at_ms=ts, event=list(event.items()),
+        )
+    )  # fmt: skip
 
 
 def record_refund(look: Lookups, brand: dict[str, Any], refund: Refund) -> tuple[str, str | None]:
@@ -234,24 +227,12 @@ def record_refund(look: Lookups, brand: dict[str, Any], refund: Refund) -> tuple
         order_currency = json.loads(raw)["currency"] if raw else refund.currency
         if order_currency != refund.currency:
             raise BadInput("currency", f"The refund is in {refund.currency}, its order in {order_currency}.")
-    reply = look.script(scripts.RECORD_REFUND)(
-        keys=[
-            keys.order_index(b),
-            keys.order_refunds(b, refund.source, refund.order_id),
-            keys.conversion_refunded(b),
-            keys.conversion_amounts(b),
-            keys.conversions_stream(b),
-        ],
-        args=[
-            f"{refund.source}:{refund.order_id}",
-            refund.refund_id,
-            refund.amount,
-            int(refund.occurred_at.timestamp() * 1000),
-        ],
-    )
-    outcome = {0: "duplicate", 1: "recorded", 2: "pending"}[int(reply[0])]
-    cid = reply[1].decode() if isinstance(reply[1], bytes) else reply[1]
-    return outcome, cid or None
+    return look.db.run(
+        scripts.record_refund(
+            brand_id=b, source=refund.source, order_id=refund.order_id, refund_id=refund.refund_id,
+            amount=refund.amount, at_ms=int(refund.occurred_at.timestamp() * 1000),
+        )
+    )  # fmt: skip
 
 
 def present(r: redis.Redis, brand: dict[str, Any], records: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -19,8 +19,9 @@ from typing import Any
 
 import redis
 
-from tracker import keys, migrations, money, scripts
+from tracker import db, keys, migrations, money
 from tracker.conversions.model import convert, get_rates
+from tracker.db import scripts
 from tracker.engagement import model as engagement
 from tracker.store import Store
 from tracker.tiers import tier_for
@@ -208,13 +209,12 @@ def load_promotions(
     people = {i["id"]: i for i in store.get_many("influencer", sorted({p["influencer_id"] for p in promos}))}
     money = Money(r, brand)
     lo, hi = _day_range(start, end)
-    joined = r.register_script(scripts.HASH_JOINED)
-    with r.pipeline(transaction=False) as p:
+    with db.pipeline(r, keys.brand(brand["id"])) as p:  # one brand: one slot
         for promo in promos:
             p.hgetall(keys.promotion_all_time(brand["id"], promo["id"]))
             p.get(keys.ttc_all_time(brand["id"], promo["id"]))
             if since:
-                joined(keys=[keys.promotion_since(brand["id"], promo["id"])], client=p)
+                p.run(scripts.hash_joined(key=keys.promotion_since(brand["id"], promo["id"])))
             p.hget(keys.promotion_metrics(brand["id"], promo["id"]), engagement.LATEST)
         raw = p.execute()
     step = 4 if since else 3
@@ -244,8 +244,7 @@ def _within_dates(
     within its own first and last day), read by name from its daily hash; returns each one's
     time-to-conversion histogram within the dates, summed from its histogram by day."""
     metrics_of = []
-    joined = r.register_script(scripts.HASH_JOINED)
-    with r.pipeline(transaction=False) as p:
+    with db.pipeline(r, keys.brand(brand_id)) as p:  # one brand: one slot
         for promotion_id, totals in zip(ids, sums, strict=True):
             p.hgetall(keys.ttc_histogram(brand_id, promotion_id))
             metrics = [m for m in totals if m not in ("first", "last")]
@@ -256,7 +255,7 @@ def _within_dates(
                 while day <= until:
                     days.append(day.strftime("%Y%m%d"))
                     day += timedelta(days=1)
-                joined(keys=[keys.promotion_days(brand_id, promotion_id)], args=[len(days), *days, *metrics], client=p)
+                p.run(scripts.hash_joined(key=keys.promotion_days(brand_id, promotion_id), days=days, metrics=metrics))
             metrics_of.append(metrics if days else [])
         replies = iter(p.execute())
     hists = []
