@@ -16,6 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from tracker import config as settings
 from tracker import db
 from tracker.errors import TrackerApi
+from tracker.journal import Journal
 from tracker.lookups import Lookups
 
 API_SPEC = {
@@ -92,6 +93,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["queue_redis"] = rdb.queue
     app.extensions["signing_keys"] = Keys(r, app.config)
     app.extensions["lookups"] = Lookups(rdb, float(app.config["LINK_CACHE_SECONDS"]))
+    app.extensions["journal"] = Journal(app.config["SPOOL_DIR"], app.config["JOURNAL_KEEP_SECONDS"])
     # SECRET_KEY signs click ids; Flask's sessions get a key derived from it (set on first request
     # when it lives in Redis), never the key itself.
     app.config["SECRET_KEY"] = None
@@ -161,11 +163,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def create_wsgi(config: dict[str, Any] | None = None) -> Any:
-    """The served WSGI callable: the lean redirect and webhook paths in front of the Flask app."""
+    """The served WSGI callable: the lean redirect and webhook paths in front of the Flask app.
+    Orders and refunds left in the journal (by any process) are replayed first."""
+    from tracker.conversions import replay_journal
     from tracker.redirect import Redirector
     from tracker.webhooks.fast import WebhookFront
 
     app = create_app(config)
+    try:
+        replay_journal(app)
+    except redis.RedisError as exc:  # the service starts anyway; `tracker replay-orders` does it later
+        app.logger.error("order journal not replayed, Redis unreachable: %s", exc)
     front = Redirector(WebhookFront(app), app.extensions["db"], app.config, app.extensions["signing_keys"].current)
     front.flask_app = app
     return front

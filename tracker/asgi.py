@@ -5,28 +5,52 @@ byte outside ASCII (granian issue #335, won't fix), and its RSGI interface drops
 altogether, so a browser saying `Versão/4.0` or `Galaxy™` looked like a bot with no user agent.
 Its ASGI interface passes header bytes as they came. This bridge builds the PEP 3333 environ from
 them (values as latin-1, as gunicorn does) and calls the WSGI app inline: one request at a time
-per worker process, as granian's WSGI interface did with one blocking thread.
+per worker process, as granian's WSGI interface did with one blocking thread. Except the requests
+that carry orders (webhooks, conversions, postbacks): they wait for the journal's fsync, so they
+run on a pool of threads, and deliveries arriving together share one fsync (tracker/journal.py)
+instead of queueing behind each other's. What they touch is thread-safe: redis-py's pool and the
+hot path's connections (tracker/db), dict caches, Flask's per-request contexts.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
+import os
 import sys
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from tracker import create_wsgi
 
 MAX_BODY = 2 * 1024 * 1024  # what Flask accepts (MAX_CONTENT_LENGTH); beyond it Flask answers 413
+ORDER_THREADS = 16  # per worker process: order deliveries in flight at once, sharing an fsync
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
+def carries_orders(method: str, path: str) -> bool:
+    """The requests that record orders and refunds (and so wait for the journal's fsync)."""
+    if method == "POST":
+        return path.startswith("/webhooks/") or path == "/api/v1/conversions"
+    return path == "/postback"
+
+
 class Bridge:
-    def __init__(self, wsgi: Callable[..., Any]):
+    def __init__(self, wsgi: Callable[..., Any], threads: int = ORDER_THREADS):
         self.wsgi = wsgi
+        self.threads = threads
+        self._pool: ThreadPoolExecutor | None = None
+        self._pid = 0
+
+    def pool(self) -> ThreadPoolExecutor:
+        """This process's threads for order requests (made on first use: a forked worker makes its own)."""
+        if self._pool is None or self._pid != os.getpid():
+            self._pool, self._pid = ThreadPoolExecutor(self.threads, thread_name_prefix="orders"), os.getpid()
+        return self._pool
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -39,6 +63,12 @@ class Bridge:
             if len(body) > MAX_BODY:  # chunked and too long: stopped reading, Flask answers 413
                 environ["CONTENT_LENGTH"] = str(len(body))
             environ["wsgi.input"] = io.BytesIO(body)
+
+        if carries_orders(environ["REQUEST_METHOD"], environ["PATH_INFO"]):
+            environ["wsgi.multithread"] = True
+            head, body = await asyncio.get_running_loop().run_in_executor(self.pool(), _whole, self.wsgi, environ)
+            await send({"type": "http.response.start", "status": head[0], "headers": head[1]})
+            return await send({"type": "http.response.body", "body": body})
 
         head: list[Any] = []  # status, headers; then True once sent
 
@@ -64,6 +94,23 @@ class Bridge:
         finally:
             if hasattr(result, "close"):
                 result.close()
+
+
+def _whole(wsgi: Callable[..., Any], environ: dict[str, Any]) -> tuple[list[Any], bytes]:
+    """Call the WSGI app and read its whole answer (small JSON: one send); (status, headers), body."""
+    head: list[Any] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable:
+        head[:] = int(status[:3]), [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+        return _write
+
+    result = wsgi(environ, start_response)
+    try:
+        body = b"".join(result)
+    finally:
+        if hasattr(result, "close"):
+            result.close()
+    return head, body
 
 
 def _write(data: bytes) -> None:

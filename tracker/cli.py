@@ -367,5 +367,16 @@ def rollup_now() -> None:
     click.echo(json.dumps(rollup()))
 
 
+@main.command("replay-orders")
+def replay_orders() -> None:
+    """Record again the journaled orders and refunds Redis lost (after a crash of Redis, or a
+    failover); those it has are not counted twice. The web processes do it when they start."""
+    from tracker import create_app
+    from tracker.conversions import replay_journal
+
+    app = create_app()
+    click.echo(json.dumps({"recorded_again": replay_journal(app), "spool_dir": app.config["SPOOL_DIR"]}))
+
+
 if __name__ == "__main__":
     main()

@@ -25,8 +25,12 @@ _SETTINGS: dict[str, tuple[Any, Any]] = {
     "LINK_STALE_SECONDS": (float, 600.0),
     # Memory each web process may give the redirect's link cache; the oldest entries go first.
     "LINK_CACHE_BYTES": (int, 32 * 1024 * 1024),
-    # Clicks that could not reach Redis are appended here and replayed when it is back.
+    # Clicks that could not reach Redis are appended here and replayed when it is back; orders and
+    # refunds are journaled here (fsync'd) before their 2xx. A persistent volume per web host.
     "SPOOL_DIR": (str, "var/spool"),
+    # Journaled orders are kept this long, then deleted: it must exceed Redis's fsync lag (1-2 s with
+    # `appendfsync everysec`). Replayed at start-up and by `tracker replay-orders`.
+    "JOURNAL_KEEP_SECONDS": (float, 30.0),
     # Header set by the CDN with the visitor's country (e.g. CF-IPCountry); empty: none.
     "COUNTRY_HEADER": (str, ""),
     # How many reverse proxies in front of us append to X-Forwarded-For: the client's address is

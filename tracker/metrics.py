@@ -37,6 +37,8 @@ REDIRECTS = Counter("tracker_redirects", "Short-link requests answered, by HTTP 
 CLICKS_SPOOLED = Counter("tracker_clicks_spooled", "Clicks written to the disk spool because Redis was unreachable.")
 CLICKS_REPLAYED = Counter("tracker_clicks_replayed", "Spooled clicks replayed into Redis.")
 WEBHOOKS = Counter("tracker_webhooks", "Webhook deliveries answered, by source and HTTP status.", ["source", "status"])
+JOURNAL_RECORDS = Counter("tracker_order_journal_records", "Deliveries of orders and refunds fsync'd to the journal.")
+JOURNAL_FSYNCS = Counter("tracker_order_journal_fsyncs", "Journal fsyncs (deliveries arriving together share one).")
 SIGNATURE_FAILURES = Counter("tracker_webhook_signature_failures", "Webhook deliveries refused for their signature.",
                              ["source"])  # fmt: skip
 ROLLUP_SECONDS = Histogram(

@@ -3,7 +3,8 @@
 Same steps and same functions as the Flask view (`tracker.webhooks.receive`): brand, signature,
 delivery ids, parse, record; then 200. Whatever is not a plainly valid delivery (unknown brand or
 source, no secret, bad signature, a ping, malformed or too deeply nested JSON, bad fields, a Redis
-error) is handed, body rewound, to the Flask view, which answers it with the one error implementation.
+or journal error) is handed, body rewound, to the Flask view, which answers it with the one error
+implementation.
 """
 
 from __future__ import annotations
@@ -20,9 +21,12 @@ from werkzeug.datastructures import EnvironHeaders
 from tracker import metrics
 from tracker.conversions import ingest
 from tracker.conversions.model import BadInput
+from tracker.journal import JournalError
 from tracker.webhooks import DELIVERY_TTL, SIGNATURE_HEADERS, delivery_keys, parse, verify
 
 MAX_BODY = 2 * 1024 * 1024
+# What sends a delivery to the Flask view, which answers it (4xx, or 503 for Redis or the journal).
+DECLINED = (BadInput, ValidationError, redis.RedisError, JournalError, ValueError, UnicodeDecodeError, RecursionError)
 WEBHOOKS_200 = {source: metrics.WEBHOOKS.labels(source, "200") for source in SIGNATURE_HEADERS}
 
 
@@ -31,6 +35,7 @@ class WebhookFront:
         self.app = flask_app
         self.look = flask_app.extensions["lookups"]
         self.signing = flask_app.extensions["signing_keys"]
+        self.journal = flask_app.extensions["journal"]
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -45,7 +50,7 @@ class WebhookFront:
         body = environ["wsgi.input"].read(length) if length else b""
         try:
             result = self.ingest(path, environ, body)
-        except (BadInput, ValidationError, redis.RedisError, ValueError, UnicodeDecodeError, RecursionError):
+        except DECLINED:
             result = None
         if result is None:
             environ["wsgi.input"] = io.BytesIO(body)
@@ -72,7 +77,7 @@ class WebhookFront:
         if deliveries and self.look.r.exists(*deliveries):
             return {"status": "duplicate", "events": []}
         events = parse(source, json.loads(body), brand, headers, self.look)
-        result = ingest(self.look, self.signing.all(), events, brand)
+        result = ingest(self.look, self.signing.all(), events, brand, self.journal)
         for key in deliveries:
             self.look.r.set(key, 1, ex=DELIVERY_TTL)
         return result
