@@ -51,6 +51,11 @@ IN_APP = {
     "Pinterest", "Twitter", "Threads", "Line", "WeChat", "LinkedIn", "KakaoTalk", "Viber", "Sina Weibo", "QQ",
     "Telegram", "Discord", "Reddit", "Tumblr", "Apple iMessage", "Douyin", "Kik", "Skype",
 }  # fmt: skip
+# Matomo's libraries that show the page to a person: iOS's in-app Safari (SFSafariViewController) is an
+# in-app browser, not a program fetching for itself. Every other library stays automated.
+IN_APP_LIBRARIES = {"Safari View Service"}
+# Office apps fetching a link before the browser opens it (the classifier's family "office-prefetch")
+OFFICE_TOKENS = ("ms-office", "microsoft office", "microsoft outlook")
 IN_APP_TOKENS = (
     "FBAN/", "FBAV/", "FB_IAB", "Instagram ", "musical_ly", "BytedanceWebview", "MicroMessenger", "Snapchat",
 )  # fmt: skip
@@ -84,11 +89,13 @@ def rows(tmp: Path):
                 continue
             client = entry.get("client") or {}
             kind, name = client.get("type"), client.get("name") or ""
-            if kind == "library":
+            if kind == "library" and name in IN_APP_LIBRARIES:
+                yield "human", "in-app", "matomo", ua
+            elif kind == "library":
                 yield "bot", "http-client", "matomo", ua
             elif kind == "feed reader":
                 yield "bot", "feed", "matomo", ua
-            elif "ms-office" in ua.lower() or "microsoft office" in ua.lower():
+            elif any(token in ua.lower() for token in OFFICE_TOKENS):
                 yield "human", "office", "matomo", ua
             elif name in IN_APP:
                 yield "human", "in-app", "matomo", ua

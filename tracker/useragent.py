@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from ua_parser import Domain, Parser, RegexResolver, load_builtins
+from ua_parser import RegexResolver, load_builtins
 from ua_parser_rs import UserAgentExtractor
 
 # Why a hit is not a click: Agent.family is "" for a human visitor, else one of these.
@@ -52,7 +52,8 @@ def _extractor(patterns: Iterable[tuple[str, str]]) -> UserAgentExtractor:
     return UserAgentExtractor((regex, label, None, None, None, None) for regex, label in patterns)
 
 
-_OFFICE = re.compile(r"ms-office|microsoft office|msoffice|microsoft outlook", re.I)
+# "MSOffice 12" alone is no evidence: Internet Explorer carried it on machines with Office 2007 installed
+_OFFICE = re.compile(r"ms-office|microsoft office|microsoft outlook", re.I)
 
 # The allow-list: tokens erased before matching. In-app browsers of social and messaging apps,
 # real apps and devices whose tokens upstream lists take for bots.
@@ -74,24 +75,57 @@ _ALLOW_PATTERNS = (
     r"\bCronet(?:/[\d.]+)?",
     r"\bcom\.google\.[\w.]+",  # Google's own Android/iOS apps (YouTube, Search Lite...)
     # TVs and feature phones: HbbTV, CE-HTML, NetTV, Bada, MIDP/CLDC Java phones
-    r"\bHbbTV/[\d.]+(?: \([^)]*\))?|\bCE-HTML/[\d.]+|\bNETTV/[\d.]+|\bGoogle ?TV\S*|\bOMI/\S+",
+    r"\bHbbTV/[\d.]+(?: \([^)]*\))?|\bCE-HTML/[\d.]+|\bNETTV/[\d.]+|\bGoogle ?TV\S*|\bOMI/\S+|\bSmartHub\b"
+    r"|\bSMART-?TV\b|\bMaple\d*\b",
     r"\bSMM-MMS/[\d.]+|\bBada/[\d.]+|\bwebOS/[\d.]+|\bREX/[\d.]+|\bBREW/[\d.]+|\bMIDP-[\d.]+"
     r"|\bCLDC-[\d.]+|\bJava(?:Platform)?/\S+",
     # Android's device model, between "Android 11; " and ")" or "; ", may say "Bot" or "Spider"
     r"\bAndroid [\d.]+(?:; ?[a-z]{2}[-_][a-z]{2})?; ?[^;)]*",
+    r"[^;()]*\bBuild/[^;)\s]*",  # and any device model before its "Build/"
+    r"\bIEMobile/[\d.]+; ?[^;)]*; ?[^;)]*",  # Windows Phone's maker and model
+    r"\bSAMSUNG-[\w-]+(?:/[\d.]+)?",  # Samsung's feature phones
+    # Google's, Baidu's and Sogou's own apps, and Apple News, showing pages in their web views
+    r"\bGoogle ?(?:Earth|Play ?Store)\S*|\bGmmClient:\S*|\bbaiduboxapp/\S*|\bSogouSearch\b"
+    r"|\(KHTML, like Gecko\) News/[\d.]+",
+    r"\[[a-z]+(?:\.\w+)+/[\d.]+\]",  # an Android app's package name in brackets: [air.com.A888poker/1.0]
     r"\bSogouMobileBrowser/\S+|\bSogouMSE,?",  # Sogou's mobile browser, not its spider
     r"^dv\([^)]*\);pr\(UCBrowser/.*",  # UC Browser's compact form
 )
 _ALLOW = [re.compile(p, re.I) for p in _ALLOW_PATTERNS]
 _ALLOW_FIND = _extractor([(f"(?i){p}", str(i)) for i, p in enumerate(_ALLOW_PATTERNS)])
 
-# Ours, on top of the lists: families the lists miss (issue 11), and generic self-descriptions.
+# Ours, on top of the lists: families the lists miss (issue 11), by name.
 _OURS = (
     r"\$\{|jndi:|perplexity-user|amzn-user|manus|notebooklm|\bdevin\b|novaact|datadog|catchpoint|checkly"
     r"|blackbox.exporter|opengraph\.io|ezgif|builtwith|marketgoo|seolyt|playwright|selenium|headless|\bk6/"
     r"|sfdc-callout|<\?(?:=|php)|\bassetnote/|amazon-kendra"
-    # "(compatible; Something/1.0; +https://...)" or an e-mail address: a bot naming its owner
-    r"|\(compatible; ?[^;)]*; ?\+?(?:https?://|www\.)|\+https?://|[\w.-]+@[\w-]+\.[a-z]{2,}"
+    # libraries apps embed, fetching for a program rather than a person: Apple's media framework (a
+    # player's range and segment requests after the app's or browser's own one) and analytics SDKs
+    r"|applecoremedia|trackersdk/"
+    r"|\b360jk\b|yunjiankong|\bhlb/"  # two monitors
+)
+# Ours, by shape: "(compatible; Something/1.0; +https://...)", or a URL or an e-mail address: a bot naming its owner
+_OURS_BY_SHAPE = r"\(compatible; ?[^;)]*; ?\+?(?:https?://|www\.)|\+https?://|[\w.-]+@[\w-]+\.[a-z]{2,}"
+# A pattern matches by shape when it names nothing: no literal of two letters or digits but these.
+# isbot's patterns naming browsers (device-detector lists them as browsers): not applied
+_BROWSERS = {"browsex", "offbyone", "chromeframe", "^amaya"}
+_SHAPE_WORDS = {"mozilla", "compatible", "http", "com", "lib"}
+# isbot's patterns that are a common word, not the name or the trade of a bot: apps say them too.
+_COMMON_WORDS = {
+    "agent\\b", "analyzer", "capture", "catch", "classifier", "detect", "discovery", "download", "grab", "insight",
+    "inspect", "java(?!;)", "library", "measure", "node\\b", "optimize", "parser", "radar", "retriever", "server",
+    "splash", "synapse", "tools", "torrent", "transcoder", "url", "\\bperl\\b", "\\btime/",
+    "(?:^|[^g])news(?!sapphire)", "(?<! channel/|google/)google(?!(?:wv|app|/google| pixel))",
+}  # fmt: skip
+# Patterns that match by shape (a bare `name/1.2`, a URL, 50 characters without a space) or by a common
+# word match apps and devices too: they flag an app's own user agent (one that does not pose as a
+# browser with a leading "Mozilla/") only when it names no device, OS or kind of media app.
+_APP = re.compile(
+    r"\b(?:i(?:phone|pad|pod)\w*|ios|ipados|watch\d|watchos|tvos|apple-?tv|darwin\b|cfnetwork|android|dalvik|kaios"
+    r"|hbbtv|smart-?tv|ce-html|nettv|crkey|tizen|webos|roku|playstation|xbox|wap|midp|maui|tpapi)"
+    r"|pod|cast|radio|player|music|tuner|stream|audio|\btv\b|speaker|garmin|sonos|itunes|airplay|\bmpv\b"
+    r"|xbmc|kodi|\bvlc\b|\bapp\b|mobile|browser\b|\bopera\b|torrent|bose|cronet",
+    re.I,
 )
 _LOOKAROUND = re.compile(r"\(\?<?[!=](?:[^()]|\([^()]*\))*\)")
 
@@ -102,21 +136,47 @@ def _fixed_width(pattern: str) -> str:
     return re.sub(r"\(\?<([!=])([^()]*\|[^()]*)\)", split, pattern)
 
 
-def _lists() -> tuple[UserAgentExtractor, re.Pattern, UserAgentExtractor, list[list[str]]]:
-    """isbot's patterns and ours, case-insensitive; the few with look-arounds (Rust's regex has none)
-    go to `re`, tried only when their core without look-arounds matched. crawler-user-agents'
+def _by_shape(pattern: str) -> bool:
+    """True for a pattern that names no product, only a shape (`^[^ ]{50,}$`, `\\.com\\b`...)."""
+    literal = re.sub(r"\\[a-zA-Z]|\[[^\]]*\]|\{[\d,]*\}|\(\?<?[!=:]", " ", pattern.lower())
+    return not set(re.findall(r"[a-z0-9]{2,}", literal)) - _SHAPE_WORDS
+
+
+@dataclass(frozen=True, slots=True)
+class _Matcher:
+    """Case-insensitive patterns in ua-parser's Rust matcher; the few with look-arounds (Rust's regex has
+    none) go to `re`, tried only when their core without look-arounds matched."""
+
+    fast: UserAgentExtractor
+    slow: re.Pattern | None
+
+    @classmethod
+    def of(cls, patterns: list[str]) -> _Matcher:
+        plain = [p for p in patterns if not _LOOKAROUND.search(p)]
+        lookaround = [p for p in patterns if _LOOKAROUND.search(p)]
+        cores = [(f"(?i){_LOOKAROUND.sub('', p)}", "?") for p in lookaround]
+        fast = _extractor([*((f"(?i){p}", "!") for p in plain), *cores])
+        slow = re.compile("|".join(f"(?:{_fixed_width(p)})" for p in lookaround), re.I) if lookaround else None
+        return cls(fast, slow)
+
+    def __call__(self, text: str) -> bool:
+        found = self.fast.extract(text)
+        return bool(found) and (found.family == "!" or bool(self.slow and self.slow.search(text)))
+
+
+def _lists() -> tuple[_Matcher, _Matcher, UserAgentExtractor, list[list[str]]]:
+    """isbot's and our patterns that name something, the ones that match by shape, and crawler-user-agents'
     patterns, case-sensitive as written, each labelled with its index for its tags."""
-    isbot = [*_data("isbot")["patterns"], _OURS]
-    plain = [p for p in isbot if not _LOOKAROUND.search(p)]
-    lookaround = [p for p in isbot if _LOOKAROUND.search(p)]
-    cores = [(f"(?i){_LOOKAROUND.sub('', p)}", "?") for p in lookaround]
-    fast = _extractor([*((f"(?i){p}", "bot") for p in plain), *cores])
-    slow = re.compile("|".join(f"(?:{_fixed_width(p)})" for p in lookaround), re.I)
+    isbot = [p for p in _data("isbot")["patterns"] if p not in _BROWSERS]
+    weak = [p for p in isbot if _by_shape(p) or p in _COMMON_WORDS]
+    by_name = [p for p in isbot if p not in weak] + [_OURS]
+    by_shape = [*weak, _OURS_BY_SHAPE]
     cua = _data("crawler-user-agents")["patterns"]
-    return fast, slow, _extractor([(e["pattern"], str(i)) for i, e in enumerate(cua)]), [e["tags"] for e in cua]
+    cua_matcher = _extractor([(e["pattern"], str(i)) for i, e in enumerate(cua)])
+    return _Matcher.of(by_name), _Matcher.of(by_shape), cua_matcher, [e["tags"] for e in cua]
 
 
-_ISBOT, _ISBOT_LOOKAROUND, _CUA, _CUA_TAGS = _lists()
+_BY_NAME, _BY_SHAPE, _CUA, _CUA_TAGS = _lists()
 
 # A bot's family: the first of these that matches it, else crawler-user-agents' tags, else "bot".
 _FAMILY = _extractor(
@@ -154,8 +214,9 @@ _CUA_FAMILIES = {
     "feed-reader": "feed", "archiver": "archiver", "seo": "seo", "browser-automation": "headless",
     "http-library": "http-client", "search-engine": "crawler", "academic": "crawler", "advertising": "crawler",
 }  # fmt: skip
-_parser = Parser(RegexResolver(load_builtins()))
-_PARTS = Domain.USER_AGENT | Domain.OS | Domain.DEVICE
+# ua-parser's Rust resolver; its three extractors (.ua, .os, .de) are called directly: ua_parser.Parser's
+# result objects cost about as much again as the matching, and only the families are kept.
+_RESOLVER = RegexResolver(load_builtins())
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +234,7 @@ def _erase_allowed(ua: str) -> str:
         found = _ALLOW_FIND.extract(ua)
         if not found:
             break
-        erased = _ALLOW[int(found.family)].sub("", ua)
+        erased = _ALLOW[int(found.family)].sub(" ", ua)
         if erased == ua:  # the two engines disagree on this one: stop rather than loop
             break
         ua = erased
@@ -188,10 +249,11 @@ def bot_family(ua: str) -> str:
     text = _erase_allowed(ua)
     if not text.strip(" ;()[]"):  # nothing but an allowed app's tokens
         return ""
-    found = _ISBOT.extract(text)
     cua = _CUA.extract(text)
-    if not cua and not (found and (found.family == "bot" or _ISBOT_LOOKAROUND.search(text))):
-        return ""
+    if not cua and not _BY_NAME(text):
+        app = not ua[:8].lower().startswith("mozilla/") and _APP.search(ua)
+        if app or not _BY_SHAPE(text):
+            return ""
     if family := _FAMILY.extract(text):
         return family.family
     for tag in _CUA_TAGS[int(cua.family)] if cua else ():
@@ -207,8 +269,12 @@ def classify(ua: str) -> Agent:
     if not ua:
         return Agent(bot=True, browser="Other", os="Other", device="Other", family="empty")
     family = bot_family(ua)
-    parsed = _parser(ua[:MAX_LENGTH], _PARTS)
-    browser = parsed.user_agent.family if parsed.user_agent else "Other"
-    os_ = parsed.os.family if parsed.os else "Other"
-    device = parsed.device.family if parsed.device else "Other"
-    return Agent(bot=bool(family), browser=browser, os=os_, device=device, family=family)
+    text = ua[:MAX_LENGTH]
+    browser, os_, device = _RESOLVER.ua.extract(text), _RESOLVER.os.extract(text), _RESOLVER.de.extract(text)
+    return Agent(
+        bot=bool(family),
+        browser=browser.family if browser else "Other",
+        os=os_.family if os_ else "Other",
+        device=device.family if device else "Other",
+        family=family,
+    )
