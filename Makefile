@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench bench-webhook bench-rollup bench-reports bench-useragents clean
+.PHONY: run test screenshots bench bench-webhook bench-rollup bench-reports bench-useragents clean
 
 $(BIN)/tracker: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ test: $(BIN)/tracker
 	bash tests/ensure-chromium.sh
 	$(BIN)/ruff check tracker workers tests bench
 	$(BIN)/pytest $(ARGS)
+
+# The README's screenshots (docs/screenshots/*.png), from the browser tests that take them.
+screenshots: $(BIN)/tracker
+	bash tests/ensure-chromium.sh
+	SCREENSHOTS=1 $(BIN)/pytest -q tests/test_dashboard.py -k "overview_numbers or comparison"
 
 bench: $(BIN)/tracker
 	bash bench/run.sh

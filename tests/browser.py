@@ -8,6 +8,7 @@ that nothing comes from outside the service. Without /usr/bin/chromium the tests
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,9 +46,13 @@ class Tab:
         return [u for u in self.urls if not u.startswith(self.base + "/")]
 
     def screenshot(self, name: str) -> Path:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        path = SCREENSHOTS / name
+        """The page as a PNG: into docs/screenshots only when asked (`make screenshots` sets
+        SCREENSHOTS=1), else into a temporary folder, so `make test` leaves the tree clean."""
+        folder = SCREENSHOTS if os.environ.get("SCREENSHOTS") == "1" else Path(tempfile.gettempdir()) / "tracker-shots"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / name
         self.page.screenshot(path=str(path), full_page=True)
+        assert path.stat().st_size > 10_000, f"{name}: an empty page?"
         return path
 
 

@@ -1,4 +1,4 @@
-"""Influencer tiers by followers at the time of a promotion (see shared METRICS.md)."""
+"""Influencer tiers by followers at the time of a promotion (docs/metrics.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A promotion's post metrics: dated snapshots of cumulative counts (METRICS.md, docs/metrics.md).
+"""A promotion's post metrics: dated snapshots of cumulative counts (docs/metrics.md).
 
 A snapshot is what the platform showed on one day: impressions, reach, views, likes, comments,
 shares, saves so far (each optional, at least one). The brand's series (entered through the API,

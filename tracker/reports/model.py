@@ -1,4 +1,4 @@
-"""Reports, computed from the roll-ups only (never from raw events). Definitions: METRICS.md.
+"""Reports, computed from the roll-ups only (never from raw events). Definitions: docs/metrics.md.
 
 Money is integer minor units of the brand's reporting currency; amounts in a currency without a
 brand rate are reported apart under `unconverted`, never mixed in. Money ratios (CPC, cost per
