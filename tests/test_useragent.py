@@ -43,6 +43,39 @@ REAL_APPS_AND_DEVICES = [
     "Cronet/74.0.3729.182)",
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
 ]
+# An app's or a device's own user agent: bare `name/1.2` or a URL, which isbot's shape patterns take
+# for bots, but naming a device, an OS or a kind of media app (the corpus's dev half, Matomo's fixtures)
+APPS_BY_SHAPE = [
+    "AntennaPod/2.4.0",
+    "TuneIn Radio",
+    "PodcastGuru 2.0.3-beta4",
+    "Garmin Forerunner 245 Music/11.60",
+    "Watch1,1/4.3.2 (15U70)",
+    "iPhone12",
+    "Android 4.1.1;AppleWebKit/534.31;Build/JRO03H;RC9730C Build/JRO03H",
+    "Turtlecast/0.7.7; (Android 13); +https://www.turtlecast.app",
+    "HbbTV/1.4.1 (;Panasonic;VIERA 2019;d.704;4b01-0003 0040-0000;) PanasonicSDK/2017",
+    "Mozilla/5.0(SmartHub;SMART-TV;U;Linux/SmartTV;Maple2012).",
+    "opera/9.80, M350/0.1.46_flash (Sagemcom_Broadband_SAS,DIW350_TP,Wired)",
+    "Mozilla/5.0 (compatible; MSIE 9.0; Windows Phone OS 7.5; Trident/5.0; IEMobile/9.0; HTC; Radar 4G)",
+    "Mozilla/5.0 (compatible; MSIE 9.0; Windows NT 6.1; WOW64; Trident/5.0; chromeframe/19.0.1084.52)",
+    # Internet Explorer on a machine with Office 2007: "MSOffice 12" alone is not Office fetching
+    "Mozilla/4.0 (compatible; MSIE 7.0; Windows NT 6.1; WOW64; Trident/7.0; SLCC2; .NET CLR 2.0.50727; .NET CLR "
+    "3.5.30729; .NET CLR 3.0.30729; Media Center PC 6.0; .NET4.0C; .NET4.0E; MAFS; InfoPath.2; "
+    "OfficeLiveConnector.1.5; OfficeLivePatch.1.3; MSOffice 12)",
+    # iOS's in-app Safari (SFSafariViewController): a person reading the page inside an app
+    "SafariViewService/8614.1.25.0.31 CFNetwork/1390 Darwin/22.0.0",
+]
+# The same shapes naming no device, OS or media app stay bots, and so do libraries fetching for a program
+BOTS_BY_SHAPE = [
+    "reqwest/0.9.19",
+    "Prometheus/2.40.5",
+    "gobuster/3.1.0",
+    "Sectigo DCV",
+    "Mozilla/5.0 (compatible; CMSLookup/1.0)",
+    "Darwin/25.6.0 (Watch7,13; watchOS 26.6) MatomoTrackerSDK/7.8.0",  # an app's analytics beacon
+    "AppleCoreMedia/1.0.0.12B466 (Apple TV; U; CPU OS 8_1_3 like Mac OS X; en_us)",  # a player's media fetch
+]
 BOTS = [  # (user agent, family)
     ("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; Perplexity-User/1.0; "
      "+https://perplexity.ai/perplexity-user)", "ai-agent"),
@@ -95,6 +128,16 @@ def test_download_managers_bot_named_devices_podcast_and_cronet_apps_are_visitor
     assert classify(ua).bot is False
 
 
+@pytest.mark.parametrize("ua", APPS_BY_SHAPE)
+def test_apps_and_devices_naming_a_device_os_or_media_app_are_visitors_whatever_their_shape(ua):
+    assert bot_family(ua) == ""
+
+
+@pytest.mark.parametrize("ua", BOTS_BY_SHAPE)
+def test_bare_names_naming_no_device_and_libraries_fetching_for_a_program_are_bots(ua):
+    assert bot_family(ua) != ""
+
+
 @pytest.mark.parametrize(("ua", "family"), BOTS)
 def test_bots_the_issue_found_missed_are_caught_with_their_family(ua, family):
     agent = classify(ua)
@@ -127,18 +170,23 @@ def test_every_family_returned_is_documented():
     assert {bot_family(ua) for ua in uas} - {""} <= set(FAMILIES)
 
 
-def test_held_out_corpus_meets_the_goals():
-    """Measured on the held-out half: strings never read to write the allow-list or our patterns."""
+def test_held_out_corpus_meets_the_goals_on_browsers_and_in_app_and_holds_its_floors_on_apps_and_bots():
+    """Measured on the held-out half: strings never read to write the allow-list or our patterns.
+    Goals: >= 99% of bots, <= 0.1% of real visitors (Office aside), no in-app browser. Browsers and
+    in-app browsers meet them; bots are one string short (98.99%) and apps' own user agents are
+    flagged at 5.8%: bare names no pattern can tell from a bot's (tests/data/useragents/README.md)."""
     total, flagged = Counter(), Counter()
     with gzip.open(CORPUS, "rt", encoding="utf-8") as f:
         next(f)
         for line in f:
             split, label, category, _source, ua = line.rstrip("\n").split("\t")
             if split == "held-out":
-                group = "office" if category == "office" else "in-app" if category == "in-app" else label
-                total[group] += 1
-                flagged[group] += bool(bot_family(ua))
-    assert flagged["bot"] / total["bot"] >= 0.985  # goal 0.99: see the README for the gap
-    assert flagged["human"] / total["human"] <= 0.011  # goal 0.001: see the README for the gap
-    assert flagged["in-app"] <= 2  # goal 0: see the README for the gap
-    assert flagged["office"] == total["office"]
+                total[label, category] += 1
+                flagged[label, category] += bool(bot_family(ua))
+    bots = [key for key in total if key[0] == "bot"]
+    pages = [("human", "browser"), ("human", "in-app")]
+    assert sum(flagged[k] for k in bots) / sum(total[k] for k in bots) >= 0.989  # goal 0.99
+    assert sum(flagged[k] for k in pages) / sum(total[k] for k in pages) <= 0.001  # the goal
+    assert flagged["human", "in-app"] == 0  # the goal
+    assert flagged["human", "app"] / total["human", "app"] <= 0.06  # goal 0.001: see the README
+    assert flagged["human", "office"] == total["human", "office"]
