@@ -9,8 +9,8 @@ that every redirect ours served under load has its click in the brand's Redis st
 Writes the same to bench/results/redirect.json.
 
 Environment: BENCH_SECONDS (10), BENCH_WARMUP (2), BENCH_THREADS (2), BENCH_CONNECTIONS (32),
-BENCH_WORKERS (2), BENCH_SERVERS (a,b,c), BENCH_APPENDFSYNC (no: Redis without AOF, the default;
-everysec or always: AOF fsync'd each second or before every reply, as `tracker run`'s Redis).
+BENCH_WORKERS (2), BENCH_SERVERS (a,b,c), BENCH_APPENDFSYNC (everysec, the default: AOF fsync'd each
+second, as `tracker run`'s Redis; no: Redis without AOF; always: AOF fsync'd before every reply).
 Exit 0 whatever the ratios (PASS/MISS is printed), 1 when clicks are missing (or more than wrk's
 in-flight requests can explain), 2 on harness failure.
 """
@@ -235,8 +235,8 @@ def redis_executable() -> str:
 
 
 def appendonly_args() -> list[str]:
-    """BENCH_APPENDFSYNC: no (AOF off, the default), everysec, or always (what `tracker run` uses)."""
-    mode = os.environ.get("BENCH_APPENDFSYNC", "").strip() or "no"
+    """BENCH_APPENDFSYNC: everysec (the default: what `tracker run` uses), no (AOF off), or always."""
+    mode = os.environ.get("BENCH_APPENDFSYNC", "").strip() or "everysec"
     if mode not in ("no", "everysec", "always"):
         raise HarnessError(f"BENCH_APPENDFSYNC must be no, everysec or always (got {mode!r})")
     return ["--appendonly", "no"] if mode == "no" else ["--appendonly", "yes", "--appendfsync", mode]

@@ -3,7 +3,10 @@
 Signed-webhook ingestion of the service against a hello-world POST, in the same run, both under
 the service's granian settings and loaded by wrk on loopback with the same script and requests:
   (base) bench/webhook_apps.py:hello_app, Flask, `POST /webhooks/<brand>/<source>` -> 200 {"status": "ok"};
-  (ours) `tracker.wsgi:app`, the generic webhook of a brand set up through the CLI and the JSON API.
+  (ours) `tracker.asgi:app` as `tracker web` serves it (ASGI; order requests on the bridge's
+         threads), the generic webhook of a brand set up through the CLI and the JSON API, each
+         order fsync'd in the journal (SPOOL_DIR in the run's temporary directory, on the same disk
+         as the checkout) before its 200, Redis with the AOF as `tracker run` has it (everysec).
 Every request is a different order (a repeat would take the cheaper duplicate path), signed with
 the brand's generic secret and carrying one of a few hundred real click ids, so that orders are
 attributed by click id like real traffic. The requests are generated in Python right before the
@@ -16,13 +19,16 @@ Prints req/s, p50 and p99, ours/baseline against its target; writes bench/result
 Environment: BENCH_SECONDS (10), BENCH_WARMUP (2), BENCH_THREADS (2), BENCH_CONNECTIONS (32),
 BENCH_WORKERS (2), BENCH_BLOCKING_THREADS (2), BENCH_CLICKS (300 click ids), BENCH_REQUESTS
 (size of the measured request set; default: 2 x the baseline's warm-up rate x BENCH_SECONDS),
-BENCH_WARMUP_RATE (30000: requests per warm-up second generated), BENCH_APPENDFSYNC (no, everysec,
-always: see bench/redirect.py). Exit 0 whatever the ratio
+BENCH_WARMUP_RATE (30000: requests per warm-up second generated), BENCH_APPENDFSYNC (everysec, the
+default and what the product runs; no or always: see bench/redirect.py), BENCH_JOURNAL (disk, the
+default; tmpfs: SPOOL_DIR on /dev/shm, where fsync costs nothing, to measure what the journal's
+fsyncs cost; never the product's setting). Exit 0 whatever the ratio
 (PASS/MISS is printed), 1 on an accounting mismatch, 2 on harness failure.
 """
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import hmac
 import json
@@ -32,6 +38,7 @@ import re
 import secrets
 import shutil
 import sys
+import tempfile
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -102,6 +109,19 @@ def settings_from_env() -> Settings:
         blocking_threads=env_int("BENCH_BLOCKING_THREADS", 2),
         servers=("base", "ours"),
     )
+
+
+def journal_mode() -> str:
+    """BENCH_JOURNAL: disk (the default: SPOOL_DIR in the run's directory) or tmpfs (/dev/shm)."""
+    mode = os.environ.get("BENCH_JOURNAL", "").strip() or "disk"
+    if mode not in ("disk", "tmpfs"):
+        raise HarnessError(f"BENCH_JOURNAL must be disk or tmpfs (got {mode!r})")
+    return mode
+
+
+def ours_argv(settings: Settings, port: int) -> list[str]:
+    """The service as `tracker web` serves it: granian's ASGI interface, tracker.asgi:app."""
+    return granian_argv(settings, port, "tracker.asgi:app", "asgi")
 
 
 def tolerance_seconds() -> int:
@@ -508,13 +528,14 @@ def run(settings: Settings, options: Options, procs: Procs) -> int:
     except ImportError as exc:
         raise HarnessError(f"cannot import tracker.keys: {exc}") from exc
     tolerance = tolerance_seconds()
+    journal = journal_mode()
     redis_url, client = start_redis(procs)
 
     port = free_port()
     print(f"bench: setting up a brand through the CLI and the API (port {port}) ...", flush=True)
     env = service_env(redis_url, port, procs.tmp)
     brand_id, api_key = create_brand(env)
-    proc = start_server(procs, "ours-setup", granian_argv(settings, port, "tracker.wsgi:app"), env, port, ROOT)
+    proc = start_server(procs, "ours-setup", ours_argv(settings, port), env, port, ROOT)
     try:
         brand = set_up_brand(port, brand_id, api_key, options.clicks)
         check_ours(port, brand)
@@ -525,7 +546,7 @@ def run(settings: Settings, options: Options, procs: Procs) -> int:
     workers = f"granian x{settings.workers}"
     outcomes = {
         "base": Outcome("base", f"baseline: Flask hello POST, {workers}"),
-        "ours": Outcome("ours", f"ours: tracker.wsgi:app, {workers}"),
+        "ours": Outcome("ours", f"ours: tracker.asgi:app, journal on {journal}, {workers}"),
     }
     warmup_count = settings.warmup * options.warmup_rate
     sets = {"warmup": write_requests(procs.tmp / "warmup", brand, warmup_count, settings.threads)}
@@ -551,7 +572,10 @@ def run(settings: Settings, options: Options, procs: Procs) -> int:
         port = free_port()
         print(f"bench: ours on port {port} ...", flush=True)
         env = service_env(redis_url, port, procs.tmp)
-        proc = start_server(procs, "ours", granian_argv(settings, port, "tracker.wsgi:app"), env, port, ROOT)
+        if journal == "tmpfs":
+            env["SPOOL_DIR"] = tempfile.mkdtemp(prefix="tracker-bench-journal.", dir="/dev/shm")
+            atexit.register(shutil.rmtree, env["SPOOL_DIR"], True)
+        proc = start_server(procs, "ours", ours_argv(settings, port), env, port, ROOT)
         before, tail = int(client.hlen(conversions)), stream_tail(client, stream)
         try:
             url = f"http://127.0.0.1:{port}{brand.path}"
