@@ -109,7 +109,7 @@ _OURS = (
     r"|\b360jk\b|yunjiankong|\bhlb/"  # two monitors
 )
 # Ours, by shape: "(compatible; Something/1.0; +https://...)", or a URL or an e-mail address: a bot naming its owner
-_OURS_BY_SHAPE = r"\(compatible; ?[^;)]*; ?\+?(?:https?://|www\.)|\+https?://|[\w.-]+@[\w-]+\.[a-z]{2,}"
+_OURS_GENERIC = r"\(compatible; ?[^;)]*; ?\+?(?:https?://|www\.)|\+https?://|[\w.-]+@[\w-]+\.[a-z]{2,}"
 # isbot's patterns naming browsers (device-detector lists them as browsers): not applied
 _BROWSERS = {"browsex", "offbyone", "chromeframe", "^amaya"}
 # A pattern matches by shape when it names nothing: no literal of two letters or digits but these.
@@ -169,18 +169,19 @@ class _Matcher:
 
 
 def _lists() -> tuple[_Matcher, _Matcher, UserAgentExtractor, list[list[str]]]:
-    """isbot's and our patterns that name something, the ones that match by shape, and crawler-user-agents'
-    patterns, case-sensitive as written, each labelled with its index for its tags."""
+    """isbot's and our patterns that name a bot or its trade; the generic ones, matching by shape or by a
+    common word; crawler-user-agents' patterns, case-sensitive as written, labelled with their index
+    for their tags."""
     isbot = [p for p in _data("isbot")["patterns"] if p not in _BROWSERS]
     weak = [p for p in isbot if _by_shape(p) or p in _COMMON_WORDS]
     by_name = [p for p in isbot if p not in weak] + [_OURS]
-    by_shape = [*weak, _OURS_BY_SHAPE]
+    generic = [*weak, _OURS_GENERIC]
     cua = _data("crawler-user-agents")["patterns"]
     cua_matcher = _extractor([(e["pattern"], str(i)) for i, e in enumerate(cua)])
-    return _Matcher.of(by_name), _Matcher.of(by_shape), cua_matcher, [e["tags"] for e in cua]
+    return _Matcher.of(by_name), _Matcher.of(generic), cua_matcher, [e["tags"] for e in cua]
 
 
-_BY_NAME, _BY_SHAPE, _CUA, _CUA_TAGS = _lists()
+_BY_NAME, _GENERIC, _CUA, _CUA_TAGS = _lists()
 
 # A bot's family: the first of these that matches it, else crawler-user-agents' tags, else "bot".
 _FAMILY = _extractor(
@@ -256,7 +257,7 @@ def bot_family(ua: str) -> str:
     cua = _CUA.extract(text)
     if not cua and not _BY_NAME(text):
         app = not ua[:8].lower().startswith("mozilla/") and _APP.search(ua)
-        if app or not _BY_SHAPE(text):
+        if app or not _GENERIC(text):
             return ""
     if family := _FAMILY.extract(text):
         return family.family
