@@ -76,6 +76,24 @@ BOTS_BY_SHAPE = [
     "Darwin/25.6.0 (Watch7,13; watchOS 26.6) MatomoTrackerSDK/7.8.0",  # an app's analytics beacon
     "AppleCoreMedia/1.0.0.12B466 (Apple TV; U; CPU OS 8_1_3 like Mac OS X; en_us)",  # a player's media fetch
 ]
+# Apps Matomo device-detector names (its mobile apps, media players, PIM clients): isbot's bare-name and
+# URL patterns take them for bots (the corpus's dev half)
+MATOMO_APPS = [
+    "Airr (airr.io)",
+    "Microsoft-CryptoAPI/10.0",  # Matomo: a mobile app, "Windows CryptoAPI"
+    "Megaphone.fm",
+    "TREBLE/2.1",
+    "Bullhorn/1.0 (+http://bullhorn.fm/)",
+    "VictorReader_4-4-2",
+]
+# Feed readers, libraries and bots Matomo names whose user agents read like an app's (the dev half)
+MATOMO_AUTOMATED = [
+    ("Breaker/5.0.20 (iPhone; iOS 16.0.3; Scale/3.00)", "feed"),
+    ("gPodder/3.5.2 (+http://gpodder.org/)", "feed"),
+    ("Akregator/4.12.3; syndication SUSE", "feed"),
+    ("KaiOS Downloader", "http-client"),
+    ("Castopod/1.0", "http-client"),
+]
 BOTS = [  # (user agent, family)
     ("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; Perplexity-User/1.0; "
      "+https://perplexity.ai/perplexity-user)", "ai-agent"),
@@ -138,6 +156,16 @@ def test_bare_names_naming_no_device_and_libraries_fetching_for_a_program_are_bo
     assert bot_family(ua) != ""
 
 
+@pytest.mark.parametrize("ua", MATOMO_APPS)
+def test_apps_matomo_names_are_visitors_though_isbots_bare_name_patterns_match_them(ua):
+    assert bot_family(ua) == ""
+
+
+@pytest.mark.parametrize(("ua", "family"), MATOMO_AUTOMATED)
+def test_feed_readers_libraries_and_bots_matomo_names_are_bots_though_they_read_like_apps(ua, family):
+    assert bot_family(ua) == family
+
+
 @pytest.mark.parametrize(("ua", "family"), BOTS)
 def test_bots_the_issue_found_missed_are_caught_with_their_family(ua, family):
     agent = classify(ua)
@@ -170,23 +198,29 @@ def test_every_family_returned_is_documented():
     assert {bot_family(ua) for ua in uas} - {""} <= set(FAMILIES)
 
 
-def test_held_out_corpus_meets_the_goals_on_browsers_and_in_app_and_holds_its_floors_on_apps_and_bots():
-    """Measured on the held-out half: strings never read to write the allow-list or our patterns.
-    Goals: >= 99% of bots, <= 0.1% of real visitors (Office aside), no in-app browser. Browsers and
-    in-app browsers meet them; bots are one string short (98.99%) and apps' own user agents are
-    flagged at 5.8%: bare names no pattern can tell from a bot's (tests/data/useragents/README.md)."""
+def test_held_out_corpus_meets_the_goals():
+    """Measured on the held-out half: strings never read to write the allow-list or our patterns. Goals:
+    >= 99% of bots, <= 0.1% of real visitors (Office aside), no in-app browser; apps' own user agents
+    are 1.2% flagged. Matomo's fixtures are written from the Matomo regexes the classifier applies, so the
+    other sources (crawler-user-agents' bots, the browser lists) are held to the goals apart."""
     total, flagged = Counter(), Counter()
     with gzip.open(CORPUS, "rt", encoding="utf-8") as f:
         next(f)
         for line in f:
-            split, label, category, _source, ua = line.rstrip("\n").split("\t")
+            split, label, category, source, ua = line.rstrip("\n").split("\t")
             if split == "held-out":
-                total[label, category] += 1
-                flagged[label, category] += bool(bot_family(ua))
-    bots = [key for key in total if key[0] == "bot"]
-    pages = [("human", "browser"), ("human", "in-app")]
-    assert sum(flagged[k] for k in bots) / sum(total[k] for k in bots) >= 0.989  # goal 0.99
-    assert sum(flagged[k] for k in pages) / sum(total[k] for k in pages) <= 0.001  # the goal
-    assert flagged["human", "in-app"] == 0  # the goal
-    assert flagged["human", "app"] / total["human", "app"] <= 0.06  # goal 0.001: see the README
-    assert flagged["human", "office"] == total["human", "office"]
+                for key in ((label, category, "all"), (label, category, "matomo" if source == "matomo" else "other")):
+                    total[key] += 1
+                    flagged[key] += bool(bot_family(ua))
+
+    def share(label: str, of: str) -> float:
+        keys = [k for k in total if k[0] == label and k[1] != "office" and k[2] == of]
+        return sum(flagged[k] for k in keys) / sum(total[k] for k in keys)
+
+    assert share("bot", "all") >= 0.99  # the goal
+    assert share("human", "all") <= 0.001  # the goal
+    assert share("bot", "other") >= 0.99
+    assert share("human", "other") <= 0.001
+    assert flagged["human", "in-app", "all"] == 0  # the goal
+    assert flagged["human", "app", "all"] / total["human", "app", "all"] <= 0.012
+    assert flagged["human", "office", "all"] == total["human", "office", "all"]

@@ -1,8 +1,11 @@
 """Bot and device classification of user agents: compiled once, tens of µs per unseen one, cached.
 
-A user agent is a bot when a pattern of a kept public list matches it: isbot's and
-crawler-user-agents' (npm packages; their pattern data is vendored in tracker/data/ and refreshed
-by scripts/refresh_bot_patterns.py), and the few of ours below. crawlerdetect (PyPI) is only the
+A user agent is a bot when a pattern of a kept public list matches it: isbot's,
+crawler-user-agents' (npm packages) and Matomo device-detector's bots, feed readers and libraries
+(its PyPI sdist), all vendored in tracker/data/ and refreshed by scripts/refresh_bot_patterns.py,
+and the few of ours below. Matomo's mobile apps, media players and PIM clients are the apps'
+allow-list: as in Matomo, where they come before its libraries, they come before isbot's patterns
+and Matomo's libraries, never before crawler-user-agents', Matomo's bots or ours. crawlerdetect (PyPI) is only the
 benchmark's baseline: on the dev half it added one bot beyond these and 71 false alarms.
 Before matching, the tokens of in-app browsers and real apps (the allow-list) are erased, so a
 Facebook or TikTok in-app browser is never a bot while a crawler that appends such a token
@@ -168,20 +171,40 @@ class _Matcher:
         return bool(found) and (found.family == "!" or bool(self.slow and self.slow.search(text)))
 
 
-def _lists() -> tuple[_Matcher, _Matcher, UserAgentExtractor, list[list[str]]]:
-    """isbot's and our patterns that name a bot or its trade; the generic ones, matching by shape or by a
-    common word; crawler-user-agents' patterns, case-sensitive as written, labelled with their index
-    for their tags."""
+def _lists() -> tuple[_Matcher, _Matcher, _Matcher, UserAgentExtractor, list[list[str]]]:
+    """Names no app's user agent may carry: ours, Matomo's bots and feed readers. Names an app's may carry
+    (isbot's names, Matomo's libraries). The generic patterns, matching by shape or by a common word.
+    And crawler-user-agents' patterns, case-sensitive as written, labelled with their index for their tags."""
     isbot = [p for p in _data("isbot")["patterns"] if p not in _BROWSERS]
     weak = [p for p in isbot if _by_shape(p) or p in _COMMON_WORDS]
-    by_name = [p for p in isbot if p not in weak] + [_OURS]
-    generic = [*weak, _OURS_GENERIC]
+    bots = [_matomo(e) for key in ("bots", "feed_readers") for e in _MATOMO[key]]
+    libraries = [_matomo(e) for e in _MATOMO["libraries"] if e["name"] not in _IN_APP_LIBRARIES]
     cua = _data("crawler-user-agents")["patterns"]
     cua_matcher = _extractor([(e["pattern"], str(i)) for i, e in enumerate(cua)])
-    return _Matcher.of(by_name), _Matcher.of(generic), cua_matcher, [e["tags"] for e in cua]
+    return (
+        _Matcher.of([_OURS, *bots]),
+        _Matcher.of([p for p in isbot if p not in weak] + libraries),
+        _Matcher.of([*weak, _OURS_GENERIC]),
+        cua_matcher,
+        [e["tags"] for e in cua],
+    )
 
 
-_BY_NAME, _GENERIC, _CUA, _CUA_TAGS = _lists()
+def _matomo(entry: dict) -> str:
+    """A device-detector regex as Matomo applies it: case-insensitive, not inside a longer name."""
+    return rf"(?:^|[^A-Z0-9\-_]|[^A-Z0-9\-]_|sprd-|MZ-)(?:{entry['regex']})"
+
+
+_MATOMO = _data("device-detector")["patterns"]
+# Matomo's libraries that show the page to a person: iOS's in-app Safari (SFSafariViewController)
+_IN_APP_LIBRARIES = {"Safari View Service"}
+_NAMED, _LISTED, _GENERIC, _CUA, _CUA_TAGS = _lists()
+# Matomo's mobile apps, media players and PIM clients: an app a person uses. Matomo matches them before
+# its libraries; here they also come before isbot's patterns, which take many of them for bots.
+_MATOMO_APPS = _Matcher.of([_matomo(e) for e in _MATOMO["apps"]])
+# For a bot's family when no name of ours says it: Matomo's feed readers and libraries
+_MATOMO_FEEDS = _Matcher.of([_matomo(e) for e in _MATOMO["feed_readers"]])
+_MATOMO_LIBRARIES = _Matcher.of([_matomo(e) for e in _MATOMO["libraries"]])
 
 # A bot's family: the first of these that matches it, else crawler-user-agents' tags, else "bot".
 _FAMILY = _extractor(
@@ -255,16 +278,16 @@ def bot_family(ua: str) -> str:
     if not text.strip(" ;()[]"):  # nothing but an allowed app's tokens
         return ""
     cua = _CUA.extract(text)
-    if not cua and not _BY_NAME(text):
+    if not cua and not _NAMED(text):
         app = not ua[:8].lower().startswith("mozilla/") and _APP.search(ua)
-        if app or not _GENERIC(text):
+        if not (_LISTED(text) or (not app and _GENERIC(text))) or _MATOMO_APPS(ua):
             return ""
     if family := _FAMILY.extract(text):
         return family.family
     for tag in _CUA_TAGS[int(cua.family)] if cua else ():
         if tag in _CUA_FAMILIES:
             return _CUA_FAMILIES[tag]
-    return "bot"
+    return "feed" if _MATOMO_FEEDS(text) else "http-client" if _MATOMO_LIBRARIES(text) else "bot"
 
 
 @lru_cache(maxsize=20_000)
