@@ -84,6 +84,9 @@ def worker(burst: bool) -> None:
     from rq import Worker
     from rq.serializers import JSONSerializer
 
+    import workers.rollup  # noqa: F401 - loaded once here: each job's forked work horse inherits it
+    # (building the user-agent classifier's matchers takes about a second)
+
     cfg = settings.from_env()
     qconn = connect(cfg["QUEUE_REDIS_URL"] or cfg["REDIS_URL"], socket_timeout=None)
     Worker(list(queues.ALL), connection=qconn, serializer=JSONSerializer).work(burst=burst, with_scheduler=True)
