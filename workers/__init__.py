@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 from functools import lru_cache
 
 import redis
@@ -12,7 +13,11 @@ from tracker.db import connect
 
 @lru_cache(maxsize=4)
 def _client(url: str | None) -> redis.Redis:
-    return connect(url, socket_timeout=30)
+    """The worker process's data client (its roll-ups open and close their own pipelined connection,
+    tracker.db.Conn); closed when the process exits."""
+    client = connect(url, socket_timeout=30)
+    atexit.register(client.close)
+    return client
 
 
 def settings() -> dict:
