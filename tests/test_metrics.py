@@ -86,8 +86,16 @@ def test_metrics_add_up_over_web_workers_and_the_roll_up(r, redis_url, tmp_path)
         link = api.link()
         secret = api.post("/integrations/generic/secrets", json={}).json()["secret"]
         ua = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0"}
-        for _ in range(40):  # a new connection each: both workers take some
+
+        def counting_processes() -> int:
+            return len([n for n in map(counted_302, multiproc.glob("counter_*.db")) if n])
+
+        # Which worker accepts a connection is the kernel's choice: send (a new connection each)
+        # until both have served some, then count on exactly what was sent.
+        sent = 0
+        while sent < 40 or (counting_processes() < 2 and sent < 400):
             assert requests.get(f"{base}/{link['code']}", headers=ua, allow_redirects=False).status_code == 302
+            sent += 1
         for _ in range(3):
             assert requests.get(f"{base}/nosuchcode", allow_redirects=False).status_code == 404
         webhook = f"{base}/webhooks/{brand['id']}/generic"
@@ -102,15 +110,14 @@ def test_metrics_add_up_over_web_workers_and_the_roll_up(r, redis_url, tmp_path)
             return resp.text
 
         text = scrape()
-        per_process = [counted_302(path) for path in multiproc.glob("counter_*.db")]
-        assert len([n for n in per_process if n]) == 2, f"both web workers should have counted: {per_process}"
-        assert sample(text, "tracker_redirects_total", status="302") == 40
+        assert counting_processes() == 2, "both web workers should have counted"
+        assert sample(text, "tracker_redirects_total", status="302") == sent
         assert sample(text, "tracker_redirects_total", status="404") == 3
         assert sample(text, "tracker_webhooks_total", source="generic", status="200") == 1
         assert sample(text, "tracker_webhooks_total", source="generic", status="401") == 1
         assert sample(text, "tracker_webhook_signature_failures_total", source="generic") == 1
         lag = {"brand": brand["id"], "stream": "clicks"}
-        assert sample(text, "tracker_rollup_unread_entries", **lag) == 40
+        assert sample(text, "tracker_rollup_unread_entries", **lag) == sent
         assert sample(text, "tracker_rollup_oldest_unprocessed_seconds", **lag) > 0
 
         queues.enqueue(r, queues.ROLLUP)
@@ -123,7 +130,7 @@ def test_metrics_add_up_over_web_workers_and_the_roll_up(r, redis_url, tmp_path)
         assert sample(text, "tracker_rollup_oldest_unprocessed_seconds", **lag) == 0
         assert sample(text, "tracker_rollup_job_duration_seconds_count") == 1
         assert sample(text, "tracker_useragent_classifications_total", cache="miss") >= 1
-        assert sample(text, "tracker_useragent_classifications_total", cache="hit") >= 39 - 1
+        assert sample(text, "tracker_useragent_classifications_total", cache="hit") >= sent - 2
     finally:
         os.killpg(web.pid, signal.SIGTERM)
         try:
