@@ -227,6 +227,15 @@ def test_lists_are_paginated_in_creation_order(api):
     assert api.get("/influencers", params={"page_size": 0}).status_code == 422
 
 
+def test_the_default_page_size_is_the_api_page_size_setting(make_server_with, new_brand):
+    live = make_server_with(API_PAGE_SIZE=2)
+    api = new_brand(base=live.url)
+    for i in range(3):
+        api.create("/influencers", handle=f"s{i}", platform="x", followers=i)
+    page = api.get("/influencers").json()
+    assert page["page_size"] == 2 and [i["handle"] for i in page["items"]] == ["s0", "s1"] and page["total"] == 3
+
+
 @pytest.mark.parametrize("kind", ["influencers", "campaigns", "promotions", "links"])
 def test_another_brands_ids_answer_404(api, new_brand, kind):
     link = api.link()

@@ -68,7 +68,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         snippet,
         webhooks,
     )
-    from tracker.signing import Keys
+    from tracker.signing import SigningKeys
 
     app = Flask(__name__)
     app.config.update(settings.from_env())
@@ -91,7 +91,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["db"] = rdb
     app.extensions["redis"] = r = rdb.data
     app.extensions["queue_redis"] = rdb.queue
-    app.extensions["signing_keys"] = Keys(r, app.config)
+    app.extensions["signing_keys"] = SigningKeys(r, app.config)
     app.extensions["lookups"] = Lookups(rdb, float(app.config["LINK_CACHE_SECONDS"]))
     app.extensions["journal"] = Journal(app.config["SPOOL_DIR"], app.config["JOURNAL_KEEP_SECONDS"])
     # SECRET_KEY signs click ids; Flask's sessions get a key derived from it (set on first request

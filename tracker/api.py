@@ -174,7 +174,11 @@ MAX_PAGE = 10**9  # pages of 500 reach half a trillion records; Redis offsets st
 
 class PageArgs(Schema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
-    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    page_size = fields.Integer(
+        load_default=lambda: current_app.config["API_PAGE_SIZE"],
+        validate=validate.Range(min=1, max=500),
+        metadata={"description": "Items per page; default: the API_PAGE_SIZE setting (50)."},
+    )
 
 
 def page_schema(item: type[Schema]) -> type[Schema]:

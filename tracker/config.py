@@ -45,7 +45,8 @@ _SETTINGS: dict[str, tuple[Any, Any]] = {
     "EVENT_RETENTION_DAYS": (int, 90),
     # A consumer's pending stream entries are taken over by another worker after this idle time.
     "CLAIM_IDLE_SECONDS": (int, 60),
-    "API_PAGE_SIZE": (int, 50),
+    # Items per page of a list when the request does not say (`page_size`, 1-500).
+    "API_PAGE_SIZE": (lambda v: min(500, max(1, int(v))), 50),
     # `GET /metrics` (Prometheus) answers only with `Authorization: Bearer <this>`; empty: off (404).
     "METRICS_TOKEN": (str, ""),
     # A dashboard sign-in lasts this long (then the key is asked again); signing out ends it at once.

@@ -10,7 +10,9 @@ import redis
 from tracker import keys
 
 
-class Keys:
+class SigningKeys:
+    """The current click-id signing key, and the older ones still accepted."""
+
     def __init__(self, r: redis.Redis, config: dict[str, Any]):
         self.r = r
         self.configured = config.get("SECRET_KEY")

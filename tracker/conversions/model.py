@@ -21,7 +21,7 @@ from tracker import api, clickid, keys, money
 from tracker.db import scripts
 from tracker.lookups import Lookups
 
-KEYS = ("click_id", "discount_code", "landing_url")
+ATTRIBUTION_KEYS = ("click_id", "discount_code", "landing_url")  # the default priority
 CLOCK_SKEW_MS = 5 * 60_000  # an order may carry a time a little before its click's
 
 
@@ -146,7 +146,7 @@ def attribute(look: Lookups, brand: dict[str, Any], order: Order, secrets: list[
         "landing_url": click_ids_in_url(order.landing_url, brand),
     }
     checked: list[dict[str, Any]] = []
-    for key in brand.get("attribution_priority") or KEYS:
+    for key in brand.get("attribution_priority") or ATTRIBUTION_KEYS:
         for value in dict.fromkeys(candidates[key]):
             if key == "discount_code":
                 outcome = _check_code(look, brand["id"], value)
