@@ -38,6 +38,14 @@ def redis_url() -> Iterator[str]:
     proc.wait(10)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def archive_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Where workers (RQ jobs, `tracker run`) archive counted clicks (ARCHIVE_DIR): never the repo's var/."""
+    path = str(tmp_path_factory.mktemp("archive"))
+    os.environ["ARCHIVE_DIR"] = path
+    return path
+
+
 @pytest.fixture
 def r(redis_url: str) -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(redis_url)

@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 import pytest
 
 from tracker import keys
+from tracker.db import scripts
 from tracker.useragent import classify
-from workers import clicks
+from workers import archive, clicks
 
 IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
@@ -68,21 +69,19 @@ def test_head_requests_are_not_clicks(api, server, visitor, run_worker):
     assert stats(api, link) == {"clicks": 0, "unique_clicks": 0, "bot_hits": 1, "bots_by_family": {"head": 1}}
 
 
-def test_the_click_record_holds_the_enriched_event(api, server, visitor, run_worker, r):
+def test_a_counted_click_leaves_redis_for_the_archive_with_what_the_worker_made_of_it(
+    api, server, visitor, run_worker, r, archive_dir
+):
     link = api.link()
     tid = hit(visitor, server, link["code"]).headers["Location"].split("tid=")[1]
     run_worker()
-    fields = ("link", "promotion", "ts", "visitor", "bot", "head", "browser", "os", "device", "referrer", "country")
-    rec = dict(zip(fields, r.get(keys.click(api.brand["id"], tid)).decode().split("|"), strict=True))
-    assert rec["link"] == link["id"] and rec["promotion"] == link["promotion_id"]
-    assert (rec["browser"], rec["os"], rec["device"], rec["bot"], rec["head"]) == (
-        "Mobile Safari",
-        "iOS",
-        "iPhone",
-        "0",
-        "0",
-    )
-    assert r.ttl(keys.click(api.brand["id"], tid)) > 30 * 86400  # outlives the attribution window
+    (event,) = [e for e in archive.read(archive_dir, api.brand["id"]) if e["id"] == tid]
+    assert event["l"] == link["id"] and event["p"] == link["promotion_id"] and event["ua"] == IPHONE
+    assert (event["browser"], event["os"], event["device"], event["bot"]) == ("Mobile Safari", "iOS", "iPhone", "")
+    assert r.xlen(keys.clicks_stream(api.brand["id"])) == 0  # its raw event is gone from Redis
+    seen = keys.clicks_seen(api.brand["id"], 0, time.strftime("%Y%m%d%H", time.gmtime(int(event["t"]) / 1000)))
+    assert r.sismember(seen, scripts.click_digest(tid))  # its exactly-once marker, for the dedupe window
+    assert 7 * 86400 - 60 < r.ttl(seen) <= 7 * 86400
 
 
 def test_clicks_roll_into_hourly_daily_since_posting_and_all_time_buckets(api, server, visitor, run_worker, r):
@@ -186,11 +185,11 @@ def test_a_script_lost_mid_roll_up_is_loaded_again_and_nothing_is_lost(api, r, r
         add_event(r, api.brand["id"], link, f"f{i}", now, visitor=f"v{i}")
     prepare, calls = clicks._prepare, []
 
-    def prepare_and_flush(*args):
+    def prepare_and_flush(*args, **kwargs):
         calls.append(len(args[3]))
         if len(calls) in (2, 4):
             r.script_flush()  # while the previous batch's script is on its way to Redis, or after
-        return prepare(*args)
+        return prepare(*args, **kwargs)
 
     monkeypatch.setattr(clicks, "_prepare", prepare_and_flush)
     monkeypatch.setenv("REDIS_URL", redis_url)

@@ -28,14 +28,20 @@ def _stream_with(r: redis.Redis, stream: str, n: int) -> list[bytes]:
 
 
 def _click(entry: bytes, click_id: str, visitor: str = "v1", minutes: int = 0, family: str = "",
-           link: str = "L1") -> Click:  # fmt: skip
+           link: str = "L1", promotion: str = "P1", since: str = "s0") -> Click:  # fmt: skip
     ts = T0 + minutes * 60_000
-    hour = "2026010100" if minutes < 60 else "2026010101"
-    return Click(entry, click_id, link, "P1", ts, hour, visitor, family, f"rec-{click_id}", "s0")
+    hour, before = ("2026010100", "2025123123") if minutes < 60 else ("2026010101", "2026010100")
+    return Click(entry, scripts.click_digest(click_id), link, promotion, ts, hour, before,
+                 scripts.visitor_digest(visitor), family, since)  # fmt: skip
 
 
-def _totals(r: redis.Redis, link: str = "L1") -> dict[str, int]:
-    return {k.decode(): int(v) for k, v in r.hgetall(keys.link_totals(B, link)).items()}
+def _apply(r: redis.Redis, stream: str, clicks: list[Click], shard: int = 0, ttl: int = 3600) -> int:
+    return db.run(r, scripts.apply_clicks(brand_id=B, shard=shard, stream=stream, group=GROUP, marker_ttl=ttl,
+                                          clicks=clicks))  # fmt: skip
+
+
+def _totals(r: redis.Redis, link: str = "L1", shard: int = 0) -> dict[str, int]:
+    return {k.decode(): int(v) for k, v in r.hgetall(keys.link_totals(B, link, shard)).items()}
 
 
 # (clicks as (click id, visitor, minutes, family), counted by the script, link totals after)
@@ -47,6 +53,8 @@ CLICK_CASES = {
                                                       {"clicks": 2, "unique_clicks": 1}),
     "a visitor again after an hour is unique again": ([("c1", "v1", 0, ""), ("c2", "v1", 61, "")], 2,
                                                       {"clicks": 2, "unique_clicks": 2}),
+    "the hour before is read across the hour's boundary": ([("c1", "v1", 30, ""), ("c2", "v1", 70, "")], 2,
+                                                           {"clicks": 2, "unique_clicks": 1}),
     "an unknown visitor is always unique": ([("c1", "", 0, ""), ("c2", "", 1, "")], 2,
                                             {"clicks": 2, "unique_clicks": 2}),
     "bot hits by family, never clicks": ([("c1", "v1", 0, "googlebot"), ("c2", "v2", 0, "head"), ("c3", "v3", 0, "")],
@@ -55,32 +63,48 @@ CLICK_CASES = {
 }  # fmt: skip
 
 
+@pytest.mark.parametrize("shard", [0, 3])
 @pytest.mark.parametrize(("batch", "counted", "totals"), CLICK_CASES.values(), ids=CLICK_CASES.keys())
-def test_apply_clicks_counts_each_click_once(r: redis.Redis, batch, counted, totals) -> None:
-    stream = keys.clicks_stream(B)
+def test_apply_clicks_counts_each_click_once(r: redis.Redis, batch, counted, totals, shard) -> None:
+    stream = keys.clicks_stream(B, shard)
     entries = _stream_with(r, stream, len(batch))
     clicks = [_click(e, cid, v, m, f) for e, (cid, v, m, f) in zip(entries, batch, strict=True)]
-    call = scripts.apply_clicks(brand_id=B, stream=stream, group=GROUP, record_ttl=3600, clicks=clicks)
-    assert db.run(r, call) == counted
-    assert _totals(r) == totals
+    assert _apply(r, stream, clicks, shard) == counted
+    assert _totals(r, shard=shard) == totals
     assert r.xpending(stream, GROUP)["pending"] == 0  # every entry acknowledged
-    assert db.run(r, call) == 0  # the same batch again: nothing counted twice
-    assert _totals(r) == totals
-    days = {k.decode(): int(v) for k, v in r.hgetall(keys.promotion_days(B, "P1")).items()}
+    assert r.xlen(stream) == 0  # and deleted (the worker archived it first)
+    assert _apply(r, stream, clicks, shard) == 0  # the same batch again: nothing counted twice
+    assert _totals(r, shard=shard) == totals
+    days = {k.decode(): int(v) for k, v in r.hgetall(keys.promotion_days(B, "P1", shard)).items()}
     assert days["20260101:clicks"] == totals["clicks"]
-    all_time = r.hgetall(keys.promotion_all_time(B, "P1"))
+    all_time = r.hgetall(keys.promotion_all_time(B, "P1", shard))
     assert (all_time[b"first"], all_time[b"last"]) == (b"20260101", b"20260101")
-    assert r.get(keys.click(B, batch[0][0])) == f"rec-{batch[0][0]}".encode()  # the exactly-once marker
+    seen = keys.clicks_seen(B, shard, clicks[0].hour)
+    assert r.sismember(seen, scripts.click_digest(batch[0][0]))  # the exactly-once marker
+    assert 0 < r.ttl(seen) <= 3600
+    assert r.object("encoding", seen) == b"intset"  # 8 bytes a marker while the hour's set is small
+    if shard:  # nothing on the brand's own slot
+        assert not [k for k in r.scan_iter(f"il:{{b:{B}}}:*")]
 
 
 def test_apply_clicks_spans_promotions_and_links_in_one_batch(r: redis.Redis) -> None:
     stream = keys.clicks_stream(B)
     e1, e2 = _stream_with(r, stream, 2)
-    clicks = [_click(e1, "c1", link="L1"), Click(e2, "c2", "L2", "P2", T0, "2026010100", "v9", "", "r", "")]
-    assert db.run(r, scripts.apply_clicks(brand_id=B, stream=stream, group=GROUP, record_ttl=60, clicks=clicks)) == 2
+    clicks = [_click(e1, "c1", link="L1"), _click(e2, "c2", "v9", link="L2", promotion="P2", since="")]
+    assert _apply(r, stream, clicks, ttl=60) == 2
     assert _totals(r, "L1")["clicks"] == _totals(r, "L2")["clicks"] == 1
     assert r.hget(keys.promotion_since(B, "P1"), "s0:clicks") == b"1"
     assert r.hlen(keys.promotion_since(B, "P2")) == 0  # no posting time: nothing since posting
+
+
+def test_apply_clicks_markers_expire_and_unique_visitors_last_two_hours(r: redis.Redis) -> None:
+    stream = keys.clicks_stream(B, 1)
+    (entry,) = _stream_with(r, stream, 1)
+    assert _apply(r, stream, [_click(entry, "c1")], shard=1, ttl=7 * 86400) == 1
+    assert 7 * 86400 - 5 < r.ttl(keys.clicks_seen(B, 1, "2026010100")) <= 7 * 86400
+    assert 7200 - 5 < r.ttl(keys.last_unique(B, 1, "L1", "2026010100")) <= 7200
+    r.delete(keys.clicks_seen(B, 1, "2026010100"))  # what its expiry does after the dedupe window
+    assert _apply(r, stream, [_click(entry, "c1")], shard=1) == 1  # so the window bounds the deduplication
 
 
 def _order(order_id: str, conversion_id: str, amount: int = 1000) -> scripts.Call[tuple[bool, str]]:

@@ -167,6 +167,7 @@ def run(
             cli_env = f"REDIS_URL={env['REDIS_URL']} "
     base_url = env.setdefault("BASE_URL", f"http://{host}:{port}")
     env.setdefault("SPOOL_DIR", os.path.join(data_dir, "spool"))
+    env.setdefault("ARCHIVE_DIR", os.path.join(data_dir, "archive"))
     # Every process of this service counts into one multi-process directory for /metrics.
     fresh_metrics_dir(env.setdefault("PROMETHEUS_MULTIPROC_DIR", os.path.join(data_dir, "metrics")))
     me = [sys.executable, "-m", "tracker"]

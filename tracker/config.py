@@ -43,6 +43,12 @@ _SETTINGS: dict[str, tuple[Any, Any]] = {
     # Roll-up schedule and raw event retention.
     "ROLLUP_INTERVAL_SECONDS": (int, 60),
     "EVENT_RETENTION_DAYS": (int, 90),
+    # Counted clicks' raw events go here (compressed JSON lines per brand/shard/day, fsync'd) and leave
+    # Redis; see workers/archive.py. A persistent volume, shared by the hosts that run workers.
+    "ARCHIVE_DIR": (str, "var/archive"),
+    # A click id counted is remembered this long (a 63-bit digest per click), so the same click
+    # arriving again (a spool replay of an XADD that had succeeded) is not counted twice.
+    "CLICK_DEDUPE_DAYS": (int, 7),
     # A consumer's pending stream entries are taken over by another worker after this idle time.
     "CLAIM_IDLE_SECONDS": (int, 60),
     # Items per page of a list when the request does not say (`page_size`, 1-500).

@@ -3,6 +3,12 @@
 Keys that one command, MULTI or Lua script touches together share a hash tag, so the data can
 move to Redis Cluster unchanged: everything a brand owns is tagged `{b:<brand_id>}`; a short
 link's resolution is global (the redirect knows only the code) and tagged by its code.
+
+A brand's clicks may be spread over several click shards (the brand's `click_shards`), so that one
+slot does not cap a hot brand: shard 0 is the brand's own tag, shard i > 0 is tagged
+`{b:<brand_id>:<i>}`. A shard holds its click stream, the markers of the clicks it counted, and
+its own click roll-ups (link totals, promotion hours/days/since-posting/all-time), which the
+reports sum over the shards; conversions, and their roll-ups, stay on shard 0.
 """
 
 from __future__ import annotations
@@ -10,8 +16,8 @@ from __future__ import annotations
 PREFIX = "il"
 
 
-def _b(brand_id: str) -> str:
-    return f"{PREFIX}:{{b:{brand_id}}}"
+def _b(brand_id: str, shard: int = 0) -> str:
+    return f"{PREFIX}:{{b:{brand_id}}}" if not shard else f"{PREFIX}:{{b:{brand_id}:{shard}}}"
 
 
 # -- global ---------------------------------------------------------------------------------
@@ -81,25 +87,28 @@ def unique_index(brand_id: str, name: str) -> str:
     return f"{_b(brand_id)}:uniq:{name}"
 
 
-def clicks_stream(brand_id: str) -> str:
-    """Raw click events, written by the redirect, read by workers through a consumer group."""
-    return f"{_b(brand_id)}:clicks"
+def clicks_stream(brand_id: str, shard: int = 0) -> str:
+    """Raw click events of one click shard, written by the redirect, read by workers through a
+    consumer group, deleted once counted and archived."""
+    return f"{_b(brand_id, shard)}:clicks"
 
 
-def click(brand_id: str, click_id: str) -> str:
-    """One counted click, enriched ('link|promotion|ms|visitor|bot|head|browser|os|device|referrer|country');
-    also its exactly-once marker."""
-    return f"{_b(brand_id)}:click:{click_id}"
+def clicks_seen(brand_id: str, shard: int, hour: str) -> str:
+    """Set of the clicks a shard counted whose time falls in one hour ('yyyymmddhh'): a 63-bit
+    digest of each click id, the exactly-once marker; expires CLICK_DEDUPE_DAYS after its last click."""
+    return f"{_b(brand_id, shard)}:seen:{hour}"
 
 
-def last_unique(brand_id: str, link_id: str, visitor: str) -> str:
-    """Time of a visitor's last unique click on a link; lives an hour."""
-    return f"{_b(brand_id)}:uv:{link_id}:{visitor}"
+def last_unique(brand_id: str, shard: int, link_id: str, hour: str) -> str:
+    """Hash of a link's unique clicks in one hour ('yyyymmddhh'): visitor (8-byte digest) -> time
+    in ms of their unique click; lives two hours (the next hour still reads it)."""
+    return f"{_b(brand_id, shard)}:uv:{link_id}:{hour}"
 
 
-def link_totals(brand_id: str, link_id: str) -> str:
-    """Hash of a link's all-time counters: clicks, unique_clicks, bot_hits, and 'bot:<family>' per bot family."""
-    return f"{_b(brand_id)}:lt:{link_id}"
+def link_totals(brand_id: str, link_id: str, shard: int = 0) -> str:
+    """Hash of a link's all-time counters: clicks, unique_clicks, bot_hits, and 'bot:<family>' per bot family
+    (per click shard: reports sum them), and on shard 0 its conversions, revenue and refunds."""
+    return f"{_b(brand_id, shard)}:lt:{link_id}"
 
 
 def self_links(brand_id: str, influencer_id: str) -> str:
@@ -107,27 +116,27 @@ def self_links(brand_id: str, influencer_id: str) -> str:
     return f"{_b(brand_id)}:selflinks:{influencer_id}"
 
 
-def promotion_hours(brand_id: str, promotion_id: str) -> str:
+def promotion_hours(brand_id: str, promotion_id: str, shard: int = 0) -> str:
     """Hash of hourly roll-ups of a promotion: field '<yyyymmddhh>:<metric>' -> integer."""
-    return f"{_b(brand_id)}:ph:{promotion_id}"
+    return f"{_b(brand_id, shard)}:ph:{promotion_id}"
 
 
-def promotion_days(brand_id: str, promotion_id: str) -> str:
+def promotion_days(brand_id: str, promotion_id: str, shard: int = 0) -> str:
     """Hash of daily roll-ups of a promotion, what reports over dates read: '<yyyymmdd>:<metric>'.
     (Before 2026-11-26 it also held the since-posting fields: see tracker.migrations.)"""
-    return f"{_b(brand_id)}:pd:{promotion_id}"
+    return f"{_b(brand_id, shard)}:pd:{promotion_id}"
 
 
-def promotion_since(brand_id: str, promotion_id: str) -> str:
+def promotion_since(brand_id: str, promotion_id: str, shard: int = 0) -> str:
     """Hash of a promotion's roll-ups by time since posting, what the comparison reads:
     's<n>:<metric>' for hour n < 48, then 'D<d>:<metric>' for day d >= 2."""
-    return f"{_b(brand_id)}:ps:{promotion_id}"
+    return f"{_b(brand_id, shard)}:ps:{promotion_id}"
 
 
-def promotion_all_time(brand_id: str, promotion_id: str) -> str:
+def promotion_all_time(brand_id: str, promotion_id: str, shard: int = 0) -> str:
     """Hash of a promotion's all-time totals ('<metric>'), and its first and last day with events
     ('first', 'last': yyyymmdd): what reports covering all of it read."""
-    return f"{_b(brand_id)}:pa:{promotion_id}"
+    return f"{_b(brand_id, shard)}:pa:{promotion_id}"
 
 
 def promotion_metrics(brand_id: str, promotion_id: str) -> str:

@@ -30,6 +30,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 
 from tracker import keys
+from tracker.brands.model import click_shards_ever, get_brand
 
 bp = Blueprint("metrics", __name__)
 
@@ -80,7 +81,9 @@ class StorageCollector:
                                    "Age of the oldest entry not rolled up (0: none).", labels=labels)  # fmt: skip
         now_ms = time.time() * 1000
         for brand_id in sorted(b.decode() for b in self.r.smembers(keys.brands())):
-            for kind, stream in (("clicks", keys.clicks_stream(brand_id)),
+            shards = click_shards_ever(get_brand(self.r, brand_id) or {})
+            for kind, stream in (*((f"clicks:{i}" if i else "clicks", keys.clicks_stream(brand_id, i))
+                                   for i in range(shards)),
                                  ("conversions", keys.conversions_stream(brand_id))):  # fmt: skip
                 p, u, first = self._lag(stream)
                 pending.add_metric([brand_id, kind], p)

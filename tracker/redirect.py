@@ -2,7 +2,8 @@
 
 Its cost is the product, so it reads top to bottom: resolve the code (cached in process for a
 few seconds, within a memory budget; a code no link can have is never looked up), sign a click
-id, append one event to the brand's click stream (one round trip), answer 302. Every other path
+id, append one event to the stream of the brand's click shard the visitor falls in (one round
+trip), answer 302. Every other path
 goes to Flask. Bot classification happens in the worker.
 """
 
@@ -96,7 +97,9 @@ class Redirector:
             event += ("cc", country[:2])
         if environ["REQUEST_METHOD"] == "HEAD":
             event += ("m", "HEAD")
-        stream = keys.clicks_stream(link["b"])
+        # A visitor's clicks stay on one of the brand's click shards (their unique marker is there).
+        n = link.get("n", 1)
+        stream = keys.clicks_stream(link["b"], int(v[:8], 16) % n if n > 1 and v else 0)
         try:
             self.db.call(stream, b"XADD", stream, b"*", *event)
         except redis.RedisError:

@@ -1,11 +1,15 @@
 """Fold the click streams into counters: each click counted exactly once.
 
-A worker reads each brand's stream through a consumer group, classifies user agents (bots and
-their family, browser, OS, device; cached), applies the brand's own patterns on top (loaded once
-per run, compiled again only when they changed), and applies a batch with one Lua script that
-counts and acknowledges together, skipping any click id already counted. A HEAD request is a bot
-hit by rule (family "head"), never classified. Entries a killed worker left pending are claimed
-after CLAIM_IDLE_SECONDS by whichever worker runs next.
+A brand's clicks are spread over its click shards (tracker.keys); each shard is folded on its own
+(`consume(..., shard=i)`, one RQ job per shard when there are several, see workers.rollup). A
+worker reads a shard's stream through a consumer group, classifies user agents (bots and their
+family, browser, OS, device; cached), applies the brand's own patterns on top (loaded once per
+run, compiled again only when they changed), archives the batch (workers.archive, fsync'd) and
+applies it with one Lua script that counts, acknowledges and deletes its entries together,
+skipping any click id already counted (its digest in the shard's marker set of its hour, kept
+CLICK_DEDUPE_DAYS). A HEAD request is a bot hit by rule (family "head"), never classified.
+Entries a killed worker left pending are claimed after CLAIM_IDLE_SECONDS by whichever worker
+runs next.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import redis
 from tracker import botrules, keys
 from tracker.db import scripts
 from tracker.useragent import classify
+from workers.archive import Writer
 from workers.streams import GROUP, Entries, PostedAt, Prepared, fold, hour_of, since_posting
 
 RULES = botrules.Cache()  # brands' own patterns, per worker process
@@ -25,37 +30,49 @@ RULES = botrules.Cache()  # brands' own patterns, per worker process
 
 def consume(
     r: redis.Redis, brand_id: str, consumer: str, cfg: dict[str, Any], batch_size: int,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], None] | None = None, shard: int = 0,
 ) -> int:  # fmt: skip
-    """Fold the brand's new clicks into its counters; returns how many were counted."""
+    """Fold one click shard's new clicks into its counters; returns how many were counted."""
     RULES.load(r, brand_id)  # a change of the brand's patterns applies from this run on
-    return fold(r, brand_id, keys.clicks_stream(brand_id), _prepare, consumer, cfg, batch_size, progress)
+    archive = Writer(cfg["ARCHIVE_DIR"], brand_id, shard)
+    marker_ttl = cfg["CLICK_DEDUPE_DAYS"] * 86400
+
+    def build(r: redis.Redis, brand_id: str, stream: str, entries: Entries, _ttl: int, posted: PostedAt) -> Prepared:
+        return _prepare(r, brand_id, stream, entries, marker_ttl, posted, shard=shard, archive=archive)
+
+    try:
+        return fold(r, brand_id, keys.clicks_stream(brand_id, shard), build, consumer, cfg, batch_size, progress)
+    finally:
+        archive.close()
 
 
-def _prepare(r: redis.Redis, brand_id: str, stream: str, entries: Entries, ttl: int, posted: PostedAt) -> Prepared:
-    """One run of the apply script for a batch; None when none is needed."""
+def _prepare(
+    r: redis.Redis, brand_id: str, stream: str, entries: Entries, marker_ttl: int, posted: PostedAt, *,
+    shard: int, archive: Writer,
+) -> Prepared:  # fmt: skip
+    """Archive a batch, and say the run of the apply script that counts it; None when none is needed."""
     batch: list[scripts.Click] = []
+    events: list[dict[str, Any]] = []
     rules = RULES.of(brand_id)
-    for entry_id, f in entries:
-        if not f:  # deleted (trimmed) while pending: acknowledge, nothing to count
+    for entry_id, raw in entries:
+        if not raw:  # deleted (trimmed) while pending: acknowledge, nothing to count
             r.xack(stream, GROUP, entry_id)
             continue
-        head = f.get(b"m") == b"HEAD"
+        f = {k.decode(): v.decode() for k, v in raw.items()}
+        head = f.get("m") == "HEAD"
         if head:  # a bot hit by rule: not worth classifying
             family, browser, os_, device = botrules.HEAD, "", "", ""
         else:
-            ua = f.get(b"ua", b"").decode()
+            ua = f.get("ua", "")
             agent = classify(ua)
             family, browser, os_, device = rules.family(ua, agent.family), agent.browser, agent.os, agent.device
-        link, promotion, ts = f[b"l"].decode(), f[b"p"].decode(), int(f[b"t"])
-        visitor = f.get(b"v", b"").decode()
-        # The click's record: link|promotion|ms|visitor|bot|head|browser|os|device|referrer|country
-        record = (
-            f"{link}|{promotion}|{ts}|{visitor}|{bool(family):d}|{head:d}|{browser}|{os_}|{device}|"
-            f"{f.get(b'r', b'').decode()}|{f.get(b'cc', b'').decode()}"
-        )
-        batch.append(scripts.Click(entry_id, f[b"id"].decode(), link, promotion, ts, hour_of(ts), visitor, family,
-                                   record, since_posting(ts, posted(promotion))))  # fmt: skip
+        link, promotion, ts, visitor = f["l"], f["p"], int(f["t"]), f.get("v", "")
+        events.append({**f, "e": entry_id.decode(), "bot": family, "browser": browser, "os": os_, "device": device})
+        batch.append(scripts.Click(entry_id, scripts.click_digest(f["id"]), link, promotion, ts, hour_of(ts),
+                                   hour_of(ts - 3_600_000), scripts.visitor_digest(visitor), family,
+                                   since_posting(ts, posted(promotion))))  # fmt: skip
     if not batch:
         return None
-    return scripts.apply_clicks(brand_id=brand_id, stream=stream, group=GROUP, record_ttl=ttl, clicks=batch)
+    archive.write(events)  # before the script deletes them from the stream
+    return scripts.apply_clicks(brand_id=brand_id, shard=shard, stream=stream, group=GROUP, marker_ttl=marker_ttl,
+                                clicks=batch)  # fmt: skip

@@ -8,7 +8,7 @@ from flask import current_app, g
 from flask.views import MethodView
 
 from tracker import botrules, keys, money
-from tracker.brands.model import save_brand
+from tracker.brands.model import click_shards, click_shards_ever, save_brand
 from tracker.brands.schemas import BotPatternsSchema, BrandSchema, RateSchema, RatesSchema
 from tracker.engagement import model as engagement
 from tracker.errors import Blueprint, abort
@@ -30,10 +30,13 @@ class BrandView(MethodView):
         if "engagement_ranges" in changes:
             changes["engagement_ranges"] = engagement.merge_ranges(g.brand, changes["engagement_ranges"])
         brand = {**g.brand, **changes}
+        reshard = click_shards(brand) != click_shards(g.brand)
+        if reshard:  # saved before the links' records: a shard is folded before any click lands in it
+            brand["click_shards_max"] = max(click_shards_ever(g.brand), click_shards(brand))
         r = current_app.extensions["redis"]
         save_brand(r, brand)
         current_app.extensions["lookups"].forget("brand", brand["id"])
-        if changes.get("click_param", g.brand["click_param"]) != g.brand["click_param"]:
+        if reshard or changes.get("click_param", g.brand["click_param"]) != g.brand["click_param"]:
             refresh_redirects(r, brand)
         return brand
 

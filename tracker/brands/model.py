@@ -22,6 +22,20 @@ def get_brand(r: redis.Redis, brand_id: str) -> dict[str, Any] | None:
     return json.loads(raw) if raw else None
 
 
+MAX_CLICK_SHARDS = 64
+
+
+def click_shards(brand: dict[str, Any]) -> int:
+    """How many click shards the redirect spreads the brand's new clicks over (`click_shards`)."""
+    return int(brand.get("click_shards", 1))
+
+
+def click_shards_ever(brand: dict[str, Any]) -> int:
+    """The most click shards the brand ever had: shards 0 to this - 1 may hold clicks, so workers
+    fold them all and reports sum them all (a shard given up keeps its roll-ups)."""
+    return max(int(brand.get("click_shards_max", 1)), click_shards(brand))
+
+
 def save_brand(r: redis.Redis, brand: dict[str, Any]) -> None:
     r.set(keys.brand(brand["id"]), json.dumps(brand))
 

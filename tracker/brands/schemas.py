@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from tracker import botrules
 from tracker.api import Currency, DecimalText, FullMatch
+from tracker.brands.model import MAX_CLICK_SHARDS
 from tracker.engagement.model import DEFAULT_RANGES
 from tracker.engagement.schemas import EngagementRangesSchema
 from tracker.links import channels
@@ -57,6 +58,18 @@ class BrandSchema(Schema):
         metadata={"description": "Expected engagement rate on followers per tier, in percent (reports say below, "
                   "within or above); a PATCH replaces only the tiers it names. Defaults: micro at least 2.4, "
                   "celebrity 2 to 5, nano and macro none."},
+    )  # fmt: skip
+    click_shards = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=1, max=MAX_CLICK_SHARDS),
+        dump_default=1,
+        metadata={"description": "Click streams the brand's clicks are spread over, each in its own Redis Cluster "
+                  "slot (1-64): raise it for a brand one slot cannot carry. Changing it loses and double-counts no "
+                  "click: every shard ever used is still rolled up and reported."},
+    )  # fmt: skip
+    click_shards_max = fields.Integer(
+        dump_only=True, dump_default=1,
+        metadata={"description": "The most click shards the brand ever had (all of them are rolled up)."},
     )  # fmt: skip
     created_at = fields.String(dump_only=True)
 

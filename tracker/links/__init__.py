@@ -33,7 +33,7 @@ def load(link_id: str) -> dict[str, Any]:
 
 def present(links: list[dict[str, Any]]) -> list[dict[str, Any]]:
     base = current_app.config["BASE_URL"].rstrip("/")
-    stats = totals(_r(), api.brand()["id"], [link["id"] for link in links])
+    stats = totals(_r(), api.brand(), [link["id"] for link in links])
     return [{**link, "short_url": f"{base}/{link['code']}", "stats": s} for link, s in zip(links, stats, strict=True)]
 
 

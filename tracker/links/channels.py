@@ -75,15 +75,14 @@ def made(r: redis.Redis, brand_id: str, influencer_id: str) -> int:
 
 
 def split(
-    r: redis.Redis, brand_id: str, links: list[dict[str, Any]], convert: Callable[[int, str], int | None]
+    r: redis.Redis, brand: dict[str, Any], links: list[dict[str, Any]], convert: Callable[[int, str], int | None]
 ) -> list[dict[str, Any]]:
-    """Links' all-time totals summed by channel (one HGETALL per link): clicks, unique clicks,
-    conversions, revenue and refunds in the reporting currency (`convert`; None where no rate),
-    revenue without a rate apart in `unconverted_revenue`."""
-    with r.pipeline(transaction=False) as p:
-        for link in links:
-            p.hgetall(keys.link_totals(brand_id, link["id"]))
-        rows = p.execute()
+    """Links' all-time totals (over the brand's click shards) summed by channel: clicks, unique
+    clicks, conversions, revenue and refunds in the reporting currency (`convert`; None where no
+    rate), revenue without a rate apart in `unconverted_revenue`."""
+    from tracker.links.model import totals_rows
+
+    rows = totals_rows(r, brand, [link["id"] for link in links])
     groups: dict[str | None, dict[str, Any]] = {}
     for link, row in zip(links, rows, strict=True):
         channel = link.get("channel")

@@ -9,7 +9,8 @@ from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
 
 import redis
 
-from tracker import keys
+from tracker import db, keys
+from tracker.brands.model import click_shards, click_shards_ever
 from tracker.store import Store
 
 KIND = "link"
@@ -60,7 +61,8 @@ def tracked_url(destination: str, handle: str, campaign_slug: str, click_param: 
 
 
 def redirect_record(link: dict[str, Any], brand: dict[str, Any]) -> str:
-    """The compact JSON the redirect reads: brand, link, promotion, URL pieces, state."""
+    """The compact JSON the redirect reads: brand, link, promotion, URL pieces, state, and the
+    brand's click shards when more than one."""
     url = link["tracked_url"]
     base, hash_, fragment = url.partition("#")
     return json.dumps(
@@ -74,13 +76,14 @@ def redirect_record(link: dict[str, Any], brand: dict[str, Any]) -> str:
             "q": brand["click_param"],
             "d": 1 if link["disabled"] else 0,
             "x": link["expires_at_ms"] or 0,
+            **({"n": click_shards(brand)} if click_shards(brand) > 1 else {}),  # the brand's click shards
         },
         separators=(",", ":"),
     )
 
 
 def refresh_redirects(r: redis.Redis, brand: dict[str, Any]) -> int:
-    """Rewrite every link's redirect record of a brand (after its click parameter changed)."""
+    """Rewrite every link's redirect record of a brand (after its click parameter or click shards changed)."""
     store = Store(r, brand["id"])
     count, page = 0, 1
     while True:
@@ -95,17 +98,28 @@ def refresh_redirects(r: redis.Redis, brand: dict[str, Any]) -> int:
         page += 1
 
 
-def totals(r: redis.Redis, brand_id: str, link_ids: list[str]) -> list[dict[str, int]]:
+def totals(r: redis.Redis, brand: dict[str, Any], link_ids: list[str]) -> list[dict[str, int]]:
     """All-time counters of links, as rolled up by the workers, bot hits also by family."""
-    with r.pipeline(transaction=False) as p:
-        for link_id in link_ids:
-            p.hgetall(keys.link_totals(brand_id, link_id))
-        rows = p.execute()
     names = ("clicks", "unique_clicks", "bot_hits")
     return [
         {
             **{n: int(row.get(n.encode(), 0)) for n in names},
             "bots_by_family": {k[4:].decode(): int(v) for k, v in sorted(row.items()) if k.startswith(b"bot:")},
         }
-        for row in rows
+        for row in totals_rows(r, brand, link_ids)
     ]
+
+
+def totals_rows(r: redis.Redis, brand: dict[str, Any], link_ids: list[str]) -> list[dict[bytes, int]]:
+    """Each link's totals hash summed over the brand's click shards (one pipeline per shard, on its
+    node): clicks by the click roll-up, conversions and money by the conversion roll-up (shard 0)."""
+    sums: list[dict[bytes, int]] = [{} for _ in link_ids]
+    for shard in range(click_shards_ever(brand)):
+        with db.pipeline(r, keys.clicks_stream(brand["id"], shard)) as p:
+            for link_id in link_ids:
+                p.hgetall(keys.link_totals(brand["id"], link_id, shard))
+            rows = p.execute()
+        for total, row in zip(sums, rows, strict=True):
+            for k, v in row.items():
+                total[k] = total.get(k, 0) + int(v)
+    return sums

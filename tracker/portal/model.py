@@ -159,7 +159,7 @@ def page(r: redis.Redis, ref: dict[str, str], base_url: str) -> Page | None:
             if not cur.startswith("spend:"):  # the brand's own costs in another currency: not shown
                 out.unconverted[cur] = out.unconverted.get(cur, 0) + amount
     links = influencer_links(r, brand["id"], set(by_promotion))
-    stats = link_totals(r, brand["id"], [link["id"] for link in links])
+    stats = link_totals(r, brand, [link["id"] for link in links])
     base, now_ms = base_url.rstrip("/"), int(time.time() * 1000)
     for link, s in zip(links, stats, strict=True):
         promo = by_promotion[link["promotion_id"]].record

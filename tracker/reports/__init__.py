@@ -171,7 +171,7 @@ def _by_channel(args: dict[str, Any], brand: dict[str, Any], promos: list[model.
     (all time). Orders attributed without a click (a discount code) belong to no link: `without_link`."""
     ids = {p.record["id"] for p in promos}
     links = [link for link in api.store().get_many("link", _ids("link")) if link["promotion_id"] in ids]
-    rows = channels.split(_r(), brand["id"], links, model.Money(_r(), brand))
+    rows = channels.split(_r(), brand, links, model.Money(_r(), brand))
     for row in rows:
         row["conversion_rate"] = model.ratio(row["conversions"], row["unique_clicks"])
         row["average_order_value"] = model.per(row["revenue"], row["conversions"])

@@ -20,6 +20,7 @@ from typing import Any
 import redis
 
 from tracker import db, keys, migrations, money
+from tracker.brands.model import click_shards_ever
 from tracker.conversions.model import convert, get_rates
 from tracker.db import scripts
 from tracker.engagement import model as engagement
@@ -220,10 +221,24 @@ def load_promotions(
     step = 4 if since else 3
     sums = [{k.decode(): v.decode() for k, v in x.items()} for x in raw[0::step]]
     hists = [all_time_histogram(x) for x in raw[1::step]]
-    by_since = [_by_hour_since(x, money) for x in raw[2::step]] if since else [{} for _ in promos]
+    joined = list(raw[2::step]) if since else []
+    shards = click_shards_ever(brand)
+    for shard in range(1, shards):  # the clicks of the brand's other click shards, summed in
+        with db.pipeline(r, keys.clicks_stream(brand["id"], shard)) as p:
+            for promo in promos:
+                p.hgetall(keys.promotion_all_time(brand["id"], promo["id"], shard))
+                if since:
+                    p.run(scripts.hash_joined(key=keys.promotion_since(brand["id"], promo["id"], shard)))
+            more = p.execute()
+        for n, x in enumerate(more[0 :: 2 if since else 1]):
+            _merge(sums[n], {k.decode(): v.decode() for k, v in x.items()})
+        for n, x in enumerate(more[1::2] if since else []):
+            joined[n] = b" ".join(j for j in (joined[n], x) if j)
+    by_since = [_by_hour_since(x, money) for x in joined] if since else [{} for _ in promos]
     partial = [n for n, x in enumerate(sums) if "first" in x and not lo <= x["first"] <= x["last"] <= hi]
     if partial:
-        within = _within_dates(r, brand["id"], [promos[n]["id"] for n in partial], [sums[n] for n in partial], lo, hi)
+        within = _within_dates(r, brand["id"], [promos[n]["id"] for n in partial], [sums[n] for n in partial], lo, hi,
+                               shards)  # fmt: skip
         for n, hist in zip(partial, within, strict=True):
             hists[n] = hist
     latest = raw[step - 1 :: step]
@@ -237,41 +252,65 @@ def load_promotions(
     return sorted(out, key=lambda x: (x.record.get("posted_at") or "", x.record["id"]))
 
 
+def _merge(into: dict[str, str], other: dict[str, str]) -> None:
+    """Add one click shard's all-time hash to another's: counters summed, the wider span of days."""
+    for k, v in other.items():
+        if k == "first":
+            into[k] = min(into.get(k, v), v)
+        elif k == "last":
+            into[k] = max(into.get(k, v), v)
+        else:
+            into[k] = str(int(into.get(k, 0)) + int(v))
+
+
 def _within_dates(
-    r: redis.Redis, brand_id: str, ids: list[str], sums: list[dict[str, str]], lo: str, hi: str
+    r: redis.Redis, brand_id: str, ids: list[str], sums: list[dict[str, str]], lo: str, hi: str, shards: int = 1
 ) -> list[dict[int, int]]:
     """Replace each all-time `sums` by the sums of its promotion's days within [lo, hi] (and
-    within its own first and last day), read by name from its daily hash; returns each one's
-    time-to-conversion histogram within the dates, summed from its histogram by day."""
-    metrics_of = []
-    with db.pipeline(r, keys.brand(brand_id)) as p:  # one brand: one slot
-        for promotion_id, totals in zip(ids, sums, strict=True):
-            p.hgetall(keys.ttc_histogram(brand_id, promotion_id))
-            metrics = [m for m in totals if m not in ("first", "last")]
-            first, last = max(lo, totals["first"]), min(hi, totals["last"])
-            days = []
-            if first <= last and metrics:
-                day, until = datetime.strptime(first, "%Y%m%d").date(), datetime.strptime(last, "%Y%m%d").date()
-                while day <= until:
-                    days.append(day.strftime("%Y%m%d"))
-                    day += timedelta(days=1)
-                p.run(scripts.hash_joined(key=keys.promotion_days(brand_id, promotion_id), days=days, metrics=metrics))
-            metrics_of.append(metrics if days else [])
-        replies = iter(p.execute())
+    within its own first and last day), read by name from its daily hash on each click shard;
+    returns each one's time-to-conversion histogram within the dates, summed from its histogram by day."""
+    wanted = []  # per promotion: (its metrics, its days) to read
+    for totals in sums:
+        metrics = [m for m in totals if m not in ("first", "last")]
+        first, last = max(lo, totals["first"]), min(hi, totals["last"])
+        days = []
+        if first <= last and metrics:
+            day, until = datetime.strptime(first, "%Y%m%d").date(), datetime.strptime(last, "%Y%m%d").date()
+            while day <= until:
+                days.append(day.strftime("%Y%m%d"))
+                day += timedelta(days=1)
+        wanted.append((metrics, days))
+    values: list[list[int]] = [[0] * (len(m) * len(d)) for m, d in wanted]
+    hist_raw = []
+    for shard in range(shards):
+        with db.pipeline(r, keys.clicks_stream(brand_id, shard)) as p:  # one click shard: one slot
+            for promotion_id, (metrics, days) in zip(ids, wanted, strict=True):
+                if not shard:
+                    p.hgetall(keys.ttc_histogram(brand_id, promotion_id))
+                if days:
+                    key = keys.promotion_days(brand_id, promotion_id, shard)
+                    p.run(scripts.hash_joined(key=key, days=days, metrics=metrics))
+            replies = iter(p.execute())
+        for n, (_, days) in enumerate(wanted):
+            if not shard:
+                hist_raw.append(next(replies))
+            if days:
+                for i, v in enumerate(next(replies).split(b" ")):
+                    if v:
+                        values[n][i] += int(v)
     hists = []
-    for totals, metrics in zip(sums, metrics_of, strict=True):
+    for totals, (metrics, days), raw, got in zip(sums, wanted, hist_raw, values, strict=True):
         hist: dict[int, int] = defaultdict(int)
-        for k, v in next(replies).items():
+        for k, v in raw.items():
             day, bin_ = k.decode().split(":")
             if lo <= day <= hi:
                 hist[int(bin_)] += int(v)
         hists.append(hist)
         totals.clear()
-        if not metrics:
+        if not days:
             continue
-        values = next(replies).split(b" ")
         for n, metric in enumerate(metrics):  # day by day, each day's metrics in this order
-            total = sum(int(v) for v in values[n :: len(metrics)] if v)
+            total = sum(got[n :: len(metrics)])
             if total:
                 totals[metric] = str(total)
     return hists
