@@ -791,6 +791,7 @@ def run(settings: Settings, procs: Procs) -> int:
     print(f"bench: redis-server {r.info('server')['redis_version']} ({redis_executable()}) at {url}", flush=True)
     os.environ["REDIS_URL"] = url  # what workers.data_redis() reads
     os.environ["QUEUE_REDIS_URL"] = url
+    os.environ["ARCHIVE_DIR"] = str(procs.tmp / "archive")  # where the roll-up archives counted clicks
 
     from tracker import create_app, keys
     from tracker.db import connect

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The benchmarks: `bash bench/run.sh [redirect|webhook|rollup|reports] [args]` (make bench,
-# bench-webhook, bench-rollup, bench-reports) runs bench/<name>.py; each file's docstring says
+# The benchmarks: `bash bench/run.sh [redirect|webhook|rollup|reports|memory] [args]` (make bench,
+# bench-webhook, bench-rollup, bench-reports, bench-memory) runs bench/<name>.py; each file's docstring says
 # what it measures and its BENCH_* settings. Exit: 0 measured (targets print PASS/MISS), 1 a
 # count or accounting failed, 2 harness failure.
 set -euo pipefail
@@ -39,7 +39,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 name="${1:-redirect}"
-case "$name" in redirect|webhook|rollup|reports|useragents) ;; *) echo "bench: unknown benchmark $name" >&2; exit 2 ;; esac
+case "$name" in redirect|webhook|rollup|reports|useragents|memory|cluster) ;; *) echo "bench: unknown benchmark $name" >&2; exit 2 ;; esac
 shift || true
 # In the background so that a signal to this script is handled at once, not after the driver.
 "$PY" "bench/$name.py" "$@" &
