@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test screenshots bench bench-webhook bench-rollup bench-reports bench-useragents bench-memory bench-cluster clean
+.PHONY: run test screenshots bench bench-webhook bench-rollup bench-reports bench-useragents bench-memory clean
 
 $(BIN)/tracker: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,9 +44,6 @@ bench-useragents: $(BIN)/tracker
 
 bench-memory: $(BIN)/tracker
 	bash bench/run.sh memory
-
-bench-cluster: $(BIN)/tracker
-	bash bench/run.sh cluster
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
