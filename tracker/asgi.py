@@ -5,7 +5,11 @@ byte outside ASCII (granian issue #335, won't fix), and its RSGI interface drops
 altogether, so a browser saying `Versão/4.0` or `Galaxy™` looked like a bot with no user agent.
 Its ASGI interface passes header bytes as they came. This bridge builds the PEP 3333 environ from
 them (values as latin-1, as gunicorn does) and calls the WSGI app inline: one request at a time
-per worker process, as granian's WSGI interface did with one blocking thread. Except the requests
+per worker process, as granian's WSGI interface did with one blocking thread. Except two kinds.
+A redirect runs tracker.redirect's own steps, but awaits its click's XADD on a pipelined
+connection (tracker/db/aio.py) rather than blocking the loop for the round trip: the worker serves
+the next redirects meanwhile, and the 302 still leaves only once Redis (or the spool) has the
+click. And the requests
 that carry orders (webhooks, conversions, postbacks): they wait for the journal's fsync, so they
 run on a pool of threads, and deliveries arriving together share one fsync (tracker/journal.py)
 instead of queueing behind each other's. What they touch is thread-safe: redis-py's pool and the
@@ -18,12 +22,18 @@ import asyncio
 import io
 import os
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
+import redis
+
 from tracker import create_wsgi
+from tracker.db import aio
+from tracker.metrics import REDIRECT_BY_STATUS as REDIRECTS
+from tracker.redirect import Redirector, short_code
 
 MAX_BODY = 2 * 1024 * 1024  # what Flask accepts (MAX_CONTENT_LENGTH); beyond it Flask answers 413
 ORDER_THREADS = 16  # per worker process: order deliveries in flight at once, sharing an fsync
@@ -42,9 +52,28 @@ def carries_orders(method: str, path: str) -> bool:
 class Bridge:
     def __init__(self, wsgi: Callable[..., Any], threads: int = ORDER_THREADS):
         self.wsgi = wsgi
+        # The redirect's XADD is awaited on pipelined connections (tracker.db.aio), so the loop
+        # serves other requests during the round trip; without them (TLS, another app) it blocks.
+        redirector = wsgi if isinstance(wsgi, Redirector) else None
+        data = redirector.db.data if redirector else None
+        self.redirector, self.clicks = (redirector, aio.Pipes(data)) if data and aio.supported(data) else (None, None)
         self.threads = threads
         self._pool: ThreadPoolExecutor | None = None
         self._pid = 0
+
+    async def _redirect(self, environ: dict[str, Any], code: str, send: Send) -> None:
+        """The redirect of tracker.redirect, its click's XADD awaited instead of blocking the loop."""
+        assert self.redirector is not None and self.clicks is not None
+        status, headers, body, click = self.redirector.plan(environ, code, time.time())
+        if click is not None:
+            try:
+                await self.clicks.call(click[0], b"XADD", click[0], b"*", *click[1])
+            except redis.RedisError:
+                self.redirector.spool_click(*click)
+        REDIRECTS[status[:3]].inc()
+        head = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+        await send({"type": "http.response.start", "status": int(status[:3]), "headers": head})
+        await send({"type": "http.response.body", "body": body})
 
     def pool(self) -> ThreadPoolExecutor:
         """This process's threads for order requests (made on first use: a forked worker makes its own)."""
@@ -56,6 +85,8 @@ class Bridge:
         if scope["type"] != "http":
             return await _lifespan(receive, send) if scope["type"] == "lifespan" else None  # no websockets
         environ = _environ(scope)
+        if self.redirector and (code := short_code(environ["REQUEST_METHOD"], environ["PATH_INFO"])):
+            return await self._redirect(environ, code, send)
         length = environ.get("CONTENT_LENGTH", "")
         too_long = length.isdigit() and int(length) > MAX_BODY  # not read: Flask answers 413 from the length
         if not too_long and (length not in ("", "0") or "HTTP_TRANSFER_ENCODING" in environ):

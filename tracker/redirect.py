@@ -61,14 +61,8 @@ class Redirector:
         self.salt: tuple[int, bytes] = (-1, b"")
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
-        code = environ.get("PATH_INFO", "")[1:]
-        if (
-            environ["REQUEST_METHOD"] not in ("GET", "HEAD")
-            or not code
-            or "/" in code
-            or code in RESERVED
-            or "." in code
-        ):
+        code = short_code(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""))
+        if code is None:
             return self.app(environ, start_response)
         status, headers, body = self.handle(environ, code, time.time())
         REDIRECTS[status[:3]].inc()
@@ -77,16 +71,31 @@ class Redirector:
 
     def handle(self, environ: dict[str, Any], code: str, now: float) -> tuple[str, list[tuple[str, str]], bytes]:
         """Resolve, log the click at `now` (the demo passes past times), and say what to answer."""
+        status, headers, body, click = self.plan(environ, code, now)
+        if click is not None:
+            try:
+                self.db.call(click[0], b"XADD", click[0], b"*", *click[1])
+            except redis.RedisError:
+                self.spool_click(*click)
+        return status, headers, body
+
+    def spool_click(self, stream: str, event: list[str]) -> None:
+        """A click Redis did not take: to the disk spool, replayed when Redis is back."""
+        self.spool.write(stream, dict(zip(event[::2], event[1::2], strict=True)))
+
+    def plan(self, environ: dict[str, Any], code: str, now: float) -> tuple[str, list[tuple[str, str]], bytes, Any]:
+        """What to answer, and the click to log before answering: (stream, XADD fields) or None.
+        The caller sends the XADD (blocking here, awaited in tracker.asgi) and spools on failure."""
         try:
             link = self.resolve(code, now)
         except redis.RedisError:
             log.error("redis unreachable and no cached resolution for %s", code)
-            return "503 Service Unavailable", [*_HTML, ("Retry-After", "5")], b""
+            return "503 Service Unavailable", [*_HTML, ("Retry-After", "5")], b"", None
         if link is None:
-            return "404 Not Found", _HTML, _404
+            return "404 Not Found", _HTML, _404, None
         ts = int(now * 1000)
         if link["d"] or (link["x"] and ts >= link["x"]):
-            return "410 Gone", _HTML, _410
+            return "410 Gone", _HTML, _410, None
         tid = clickid.make(code, ts, self.secret())
         ua = _text(environ.get("HTTP_USER_AGENT", ""))[:MAX_USER_AGENT]
         v = self.visitor(environ, ua, now)
@@ -100,12 +109,8 @@ class Redirector:
         # A visitor's clicks stay on one of the brand's click shards (their unique marker is there).
         n = link.get("n", 1)
         stream = keys.clicks_stream(link["b"], int(v[:8], 16) % n if n > 1 and v else 0)
-        try:
-            self.db.call(stream, b"XADD", stream, b"*", *event)
-        except redis.RedisError:
-            self.spool.write(stream, dict(zip(event[::2], event[1::2], strict=True)))
         location = f"{link['u']}{link['s']}{link['q']}={tid}{link['f']}"
-        return "302 Found", [("Location", location), *_302], b""
+        return "302 Found", [("Location", location), *_302], b"", (stream, event)
 
     def resolve(self, code: str, now: float) -> dict[str, Any] | None:
         """A code's redirect record, from the process cache while fresh, else from Redis."""
@@ -160,6 +165,14 @@ def _text(value: str) -> str:
         return value.encode("latin-1").decode()
     except UnicodeError:
         return value  # not UTF-8 (latin-1 is the best reading), or a server that decoded it already
+
+
+def short_code(method: str, path: str) -> str | None:
+    """The code a request asks to be redirected by (`GET|HEAD /<code>`), or None: not a redirect."""
+    code = path[1:]
+    if method not in ("GET", "HEAD") or not code or "/" in code or code in RESERVED or "." in code:
+        return None
+    return code
 
 
 def _host(referrer: str | None) -> str:

@@ -1,0 +1,139 @@
+"""The redirect's XADD under asyncio: the commands of many requests in flight on one connection.
+
+granian serves the app through `tracker.asgi` on one asyncio loop per worker process. A blocking
+XADD there holds every other request of the worker for the whole round trip; here each redirect
+writes its hand-packed command and awaits its own reply while the loop serves the next request.
+Redis answers a connection's commands in order, so replies are matched first in, first out. A
+connection that fails or times out fails every command still in flight (their redirects spool
+their clicks, as on the blocking path) and the next command connects again. One connection per
+node: on Redis Cluster the command goes to the primary that owns its key's slot (`node`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import Any
+
+import redis
+
+from tracker.db import command, node
+
+
+class Pipe:
+    """One pipelined connection to one Redis server."""
+
+    def __init__(self, kwargs: dict[str, Any]):
+        self.kwargs = kwargs
+        self.timeout = kwargs.get("socket_timeout") or 5.0
+        self.writer: asyncio.StreamWriter | None = None
+        self.waiting: deque[asyncio.Future[Any]] = deque()
+        self.connecting: asyncio.Future[None] | None = None
+
+    async def call(self, packed: bytes) -> Any:
+        """Send one packed command, return its reply (bytes, int or None); raises redis errors."""
+        if self.writer is None:
+            await self._connect()
+        assert self.writer is not None
+        reply = asyncio.get_running_loop().create_future()
+        self.waiting.append(reply)
+        self.writer.write(packed)
+        try:
+            return await asyncio.wait_for(asyncio.shield(reply), self.timeout)
+        except TimeoutError:
+            self._fail(self.writer, redis.TimeoutError("Redis did not answer in time"))
+            raise redis.TimeoutError("Redis did not answer in time") from None
+
+    async def _connect(self) -> None:
+        """Open the connection (once, however many requests wait for it), AUTH and SELECT ahead."""
+        if self.connecting is not None:
+            return await asyncio.shield(self.connecting)
+        self.connecting = asyncio.get_running_loop().create_future()
+        kw = self.kwargs
+        try:
+            opening = (asyncio.open_unix_connection(kw["path"]) if kw.get("path")
+                       else asyncio.open_connection(kw.get("host", "127.0.0.1"), kw.get("port", 6379)))  # fmt: skip
+            reader, writer = await asyncio.wait_for(opening, kw.get("socket_connect_timeout") or 0.5)
+        except (OSError, TimeoutError) as exc:
+            failure = redis.ConnectionError(f"cannot connect to Redis: {exc}")
+            self.connecting.set_exception(failure)
+            self.connecting.exception()  # retrieved: no "never retrieved" warning when nobody else waits
+            self.connecting = None
+            raise failure from None
+        self.writer = writer
+        asyncio.get_running_loop().create_task(self._read(reader, writer))
+        setup = []
+        if kw.get("password"):
+            setup.append(command(b"AUTH", *([kw["username"]] if kw.get("username") else []), kw["password"]))
+        if kw.get("db"):
+            setup.append(command(b"SELECT", kw["db"]))
+        replies = [asyncio.get_running_loop().create_future() for _ in setup]
+        self.waiting.extend(replies)
+        if setup:
+            writer.write(b"".join(setup))
+        self.connecting.set_result(None)
+        self.connecting = None
+        for reply in replies:  # a wrong password fails this request and closes the connection
+            await asyncio.wait_for(asyncio.shield(reply), self.timeout)
+
+    async def _read(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Hand each reply to the oldest command waiting for one."""
+        try:
+            while True:
+                line = await reader.readline()
+                if not line.endswith(b"\r\n"):
+                    raise redis.ConnectionError("Redis closed the connection")
+                kind, rest = line[:1], line[1:-2]
+                if kind == b"$":
+                    size = int(rest)
+                    value: Any = (await reader.readexactly(size + 2))[:-2] if size >= 0 else None
+                elif kind == b"+":
+                    value = rest
+                elif kind == b":":
+                    value = int(rest)
+                elif kind == b"-":
+                    value = redis.ResponseError(rest.decode(errors="replace"))
+                else:  # nothing the commands sent here answer (arrays, RESP3): not ours to parse
+                    raise redis.ConnectionError(f"unexpected reply from Redis: {line[:40]!r}")
+                reply = self.waiting.popleft()
+                if not reply.done():
+                    (reply.set_exception if isinstance(value, Exception) else reply.set_result)(value)
+        except (OSError, EOFError, asyncio.IncompleteReadError, redis.RedisError, ValueError, IndexError) as exc:
+            error = exc if isinstance(exc, redis.RedisError) else redis.ConnectionError(str(exc) or type(exc).__name__)
+            self._fail(writer, error)
+
+    def _fail(self, writer: asyncio.StreamWriter, error: redis.RedisError) -> None:
+        """Drop the connection: every command still in flight on it fails."""
+        if self.writer is writer:
+            self.writer = None
+            waiting, self.waiting = self.waiting, deque()
+            for reply in waiting:
+                if not reply.done():
+                    reply.set_exception(error)
+                    reply.exception()
+        writer.close()
+
+
+def supported(r: redis.Redis) -> bool:
+    """Plain TCP or unix-socket Redis: TLS connections keep the blocking path."""
+    if isinstance(r, redis.RedisCluster):
+        kwargs = r.get_connection_kwargs()
+        return not kwargs.get("ssl") and not issubclass(kwargs.get("connection_class", object), redis.SSLConnection)
+    return not issubclass(r.connection_pool.connection_class, redis.SSLConnection)
+
+
+class Pipes:
+    """The process's pipelined connections, one per Redis node, made on first use."""
+
+    def __init__(self, r: redis.Redis):
+        self.r = r
+        self.pipes: dict[tuple, Pipe] = {}
+
+    async def call(self, key: str, *args: Any) -> Any:
+        """Run one command (bytes, str or numbers) on the node that holds `key`."""
+        kwargs = node(self.r, key).connection_pool.connection_kwargs
+        where = (kwargs.get("path"), kwargs.get("host"), kwargs.get("port"), kwargs.get("db"))
+        pipe = self.pipes.get(where)
+        if pipe is None:
+            pipe = self.pipes[where] = Pipe(kwargs)
+        return await pipe.call(command(*args))
