@@ -102,6 +102,12 @@ class Pipe:
             error = exc if isinstance(exc, redis.RedisError) else redis.ConnectionError(str(exc) or type(exc).__name__)
             self._fail(writer, error)
 
+    async def close(self) -> None:
+        writer = self.writer
+        if writer is not None:
+            self._fail(writer, redis.ConnectionError("closed"))
+            await writer.wait_closed()
+
     def _fail(self, writer: asyncio.StreamWriter, error: redis.RedisError) -> None:
         """Drop the connection: every command still in flight on it fails."""
         if self.writer is writer:
@@ -137,3 +143,8 @@ class Pipes:
         if pipe is None:
             pipe = self.pipes[where] = Pipe(kwargs)
         return await pipe.call(command(*args))
+
+    async def close(self) -> None:
+        """Close every connection (the process's loop ends with them)."""
+        for pipe in self.pipes.values():
+            await pipe.close()
