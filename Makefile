@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test screenshots bench bench-webhook bench-rollup bench-reports bench-useragents bench-memory clean
+.PHONY: run test screenshots bench bench-webhook bench-rollup bench-reports bench-useragents bench-memory bench-cluster clean
 
 $(BIN)/tracker: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,9 @@ bench-useragents: $(BIN)/tracker
 
 bench-memory: $(BIN)/tracker
 	bash bench/run.sh memory
+
+bench-cluster: $(BIN)/tracker
+	bash bench/run.sh cluster
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

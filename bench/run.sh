@@ -39,7 +39,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 name="${1:-redirect}"
-case "$name" in redirect|webhook|rollup|reports|useragents|memory) ;; *) echo "bench: unknown benchmark $name" >&2; exit 2 ;; esac
+case "$name" in redirect|webhook|rollup|reports|useragents|memory|cluster) ;; *) echo "bench: unknown benchmark $name" >&2; exit 2 ;; esac
 shift || true
 # In the background so that a signal to this script is handled at once, not after the driver.
 "$PY" "bench/$name.py" "$@" &

@@ -15,7 +15,7 @@ from rq import Worker
 from rq.serializers import JSONSerializer
 from werkzeug.serving import make_server
 
-from tracker import create_wsgi, embedded, queues
+from tracker import create_wsgi, db, embedded, queues
 from tracker.brands.model import create_brand
 
 SECRET = "test-secret-key"
@@ -27,15 +27,65 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def free_cluster_ports(n: int) -> list[int]:
+    """`n` free ports whose cluster bus ports (+10000) are free too."""
+    ports: list[int] = []
+    while len(ports) < n:
+        port = free_port()
+        if port + 10000 > 65535 or port in ports:
+            continue
+        with socket.socket() as bus:
+            if bus.connect_ex(("127.0.0.1", port + 10000)) != 0:
+                ports.append(port)
+    return ports
+
+
 @pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
+def standalone_url() -> Iterator[str]:
+    """A standalone redis-server: the data Redis of most tests, and the RQ queue's Redis of all."""
     port = free_port()
     proc = embedded.start(port, persist=False)
-    url = f"redis://127.0.0.1:{port}/0"
-    os.environ["REDIS_URL"] = url  # what workers (RQ jobs) read
-    yield url
+    yield f"redis://127.0.0.1:{port}/0"
     proc.terminate()
     proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def cluster_url() -> Iterator[str]:
+    """A real 3-primary Redis Cluster from the same redis-server binary (slots split in thirds)."""
+    procs = embedded.start_cluster(free_cluster_ports(3), persist=False)
+    yield f"redis+cluster://127.0.0.1:{procs[0].args[procs[0].args.index('--port') + 1]}"
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        proc.wait(10)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked `cluster` run twice: their data on the standalone Redis, then on the cluster
+    (`cluster(only=True)`: on the cluster alone)."""
+    marker = metafunc.definition.get_closest_marker("cluster")
+    if marker and "backend" in metafunc.fixturenames:
+        both = ["cluster"] if marker.kwargs.get("only") else ["standalone", "cluster"]
+        metafunc.parametrize("backend", both, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
+def backend(request: pytest.FixtureRequest) -> str:
+    """Where the data lives: "standalone" unless a `cluster` test asks for both."""
+    return getattr(request, "param", "standalone")
+
+
+@pytest.fixture(scope="session")
+def redis_url(backend: str, standalone_url: str, request: pytest.FixtureRequest) -> str:
+    """The data Redis of this test (REDIS_URL); the queue is always on the standalone one."""
+    url = request.getfixturevalue("cluster_url") if backend == "cluster" else standalone_url
+    os.environ["REDIS_URL"] = url  # what workers (RQ jobs) read
+    if db.is_cluster(url):
+        os.environ["QUEUE_REDIS_URL"] = standalone_url
+    else:
+        os.environ.pop("QUEUE_REDIS_URL", None)
+    return url
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -47,8 +97,21 @@ def archive_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture
-def r(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url)
+def queue_r(standalone_url: str) -> Iterator[redis.Redis]:
+    """The RQ queue's Redis (the standalone one, whatever holds the data)."""
+    client = redis.Redis.from_url(standalone_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def r(redis_url: str, queue_r: redis.Redis) -> Iterator[redis.Redis]:
+    """The data Redis, emptied (a cluster client on the cluster: every primary emptied)."""
+    if db.is_cluster(redis_url):
+        client = db.connect(redis_url, socket_timeout=None)
+        queue_r.flushall()
+    else:
+        client = redis.Redis.from_url(redis_url)
     client.flushall()
     yield client
     client.close()
@@ -57,6 +120,7 @@ def r(redis_url: str) -> Iterator[redis.Redis]:
 def base_config(redis_url: str, tmp: str, **extra: Any) -> dict[str, Any]:
     return {
         "REDIS_URL": redis_url,
+        "QUEUE_REDIS_URL": os.environ.get("QUEUE_REDIS_URL") if db.is_cluster(redis_url) else None,
         "SECRET_KEY": SECRET,
         "SPOOL_DIR": os.path.join(tmp, "spool"),
         "LINK_CACHE_SECONDS": 0.3,
@@ -175,15 +239,15 @@ def visitor(server: LiveServer) -> Iterator[requests.Session]:
 
 
 @pytest.fixture
-def run_worker(r: redis.Redis):
+def run_worker(r: redis.Redis, queue_r: redis.Redis):
     """Enqueue the click roll-up and run a real RQ worker in burst mode until the queue is empty."""
 
     def run(**env: str) -> Worker:
         old = {k: os.environ.get(k) for k in env}
         os.environ.update(env)
         try:
-            queues.enqueue(r, queues.ROLLUP)
-            worker = Worker(list(queues.ALL), connection=r, serializer=JSONSerializer)
+            queues.enqueue(queue_r, queues.ROLLUP)
+            worker = Worker(list(queues.ALL), connection=queue_r, serializer=JSONSerializer)
             worker.work(burst=True)
             return worker
         finally:

@@ -14,6 +14,8 @@ import requests
 from tests import platforms
 from tracker import clickid, keys
 
+pytestmark = pytest.mark.cluster  # every test here runs on the standalone Redis and on the cluster
+
 
 class Shop:
     """A brand with a promotion, its tracked link and discount code, and a secret per source."""

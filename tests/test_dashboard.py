@@ -76,6 +76,7 @@ def dash(server) -> Iterator[Any]:
 
 
 # -- signing in -----------------------------------------------------------------------------
+@pytest.mark.cluster  # the sign-in reads a brand's key and an API key's: two slots
 def test_a_wrong_key_shows_an_error_and_opens_nothing(dash, new_brand):
     new_brand("Acme")
     d = dash()
@@ -88,6 +89,7 @@ def test_a_wrong_key_shows_an_error_and_opens_nothing(dash, new_brand):
     assert d.get("/dashboard/jobs/x", headers={"Accept": "application/json"}).status_code == 401
 
 
+@pytest.mark.cluster  # the sign-in reads a brand's key and an API key's: two slots
 def test_the_right_key_opens_the_overview_with_a_safe_cookie(dash, new_brand):
     api = new_brand("Acme Shoes")
     d = dash()
@@ -101,6 +103,7 @@ def test_the_right_key_opens_the_overview_with_a_safe_cookie(dash, new_brand):
     assert page.headers["Cache-Control"] == "no-store"
 
 
+@pytest.mark.cluster  # the sign-in reads a brand's key and an API key's: two slots
 def test_sign_in_follows_next_only_inside_the_dashboard(dash, new_brand):
     api = new_brand()
     d = dash()
@@ -115,6 +118,7 @@ def test_sign_in_follows_next_only_inside_the_dashboard(dash, new_brand):
         assert other.post("/dashboard/login", {"api_key": api.key, "next": evil}).headers["Location"] == "/dashboard/"
 
 
+@pytest.mark.cluster  # the sign-in reads a brand's key and an API key's: two slots
 def test_sign_out_ends_the_session_even_for_a_copy_of_its_cookie(dash, new_brand, server):
     api = new_brand()
     d = dash(api.key)
@@ -130,10 +134,11 @@ def test_sign_out_ends_the_session_even_for_a_copy_of_its_cookie(dash, new_brand
     stolen.http.close()
 
 
+@pytest.mark.cluster  # the sign-in reads a brand's key and an API key's: two slots
 def test_a_sign_in_lasts_dashboard_session_hours_then_asks_for_the_key(dash, new_brand, r):
     api = new_brand()
     d = dash(api.key)
-    [opened] = r.keys(keys.dashboard_session(api.brand["id"], "*"))
+    [opened] = list(r.scan_iter(match=keys.dashboard_session(api.brand["id"], "*")))  # every node of a cluster
     assert 11 * 3600 < r.ttl(opened) <= 12 * 3600  # DASHBOARD_SESSION_HOURS, 12 by default
     assert r.get(opened).decode() == hash_key(api.key)  # the key's hash, never the key
     r.delete(opened)  # what Redis does when the time is up
@@ -153,6 +158,7 @@ def test_an_unknown_dashboard_address_is_a_page_and_an_unknown_api_address_json(
     assert resp.status_code == 404 and resp.json()["code"] == 404 and resp.json()["message"]
 
 
+@pytest.mark.cluster  # the sign-in reads a brand's key and an API key's: two slots
 def test_revoking_the_key_ends_its_sessions(dash, new_brand, r):
     api = new_brand()
     d = dash(api.key)

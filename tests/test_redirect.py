@@ -14,6 +14,8 @@ import requests
 from tests.conftest import SECRET, free_port
 from tracker import clickid, embedded, keys
 
+pytestmark = pytest.mark.cluster  # every test here runs on the standalone Redis and on the cluster
+
 
 def click(visitor, server, code, **kw):
     return visitor.get(f"{server.url}/{code}", allow_redirects=False, **kw)

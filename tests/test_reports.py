@@ -18,6 +18,8 @@ import requests
 from tests import platforms
 from tracker import keys, queues
 
+pytestmark = pytest.mark.cluster  # every test here runs on the standalone Redis and on the cluster
+
 POSTED = datetime(2026, 10, 1, tzinfo=UTC)
 UA1 = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
@@ -382,7 +384,7 @@ def test_the_bootstrap_interval_depends_on_the_figures_not_the_order_of_promotio
         assert bootstrap_difference(promos(rng.sample(micro, 6)), promos(rng.sample(celebrity, 4))) == first
 
 
-def test_refresh_on_demand_returns_a_job_with_progress(api, server, visitor, r, new_brand):
+def test_refresh_on_demand_returns_a_job_with_progress(api, server, visitor, queue_r, new_brand):
     link = api.link()
     visitor.get(f"{server.url}/{link['code']}", allow_redirects=False)
     resp = api.post("/reports/refresh")
@@ -393,7 +395,7 @@ def test_refresh_on_demand_returns_a_job_with_progress(api, server, visitor, r, 
     from rq import Worker
     from rq.serializers import JSONSerializer
 
-    Worker(list(queues.ALL), connection=r, serializer=JSONSerializer).work(burst=True)
+    Worker(list(queues.ALL), connection=queue_r, serializer=JSONSerializer).work(burst=True)
     job = api.get(f"/reports/jobs/{job_id}").json()
     assert job["status"] == "finished" and job["result"]["clicks"] == 1
     assert job["progress"]["brands_done"] == 1
@@ -401,7 +403,7 @@ def test_refresh_on_demand_returns_a_job_with_progress(api, server, visitor, r, 
 
 
 @pytest.mark.slow
-def test_a_worker_killed_mid_batch_loses_and_doubles_nothing(api, r, redis_url, run_worker):
+def test_a_worker_killed_mid_batch_loses_and_doubles_nothing(api, r, queue_r, redis_url, run_worker):
     """A real worker process is killed while rolling up; the next run takes over its pending entries."""
     link = api.link()
     stream = keys.clicks_stream(api.brand["id"])
@@ -414,7 +416,7 @@ def test_a_worker_killed_mid_batch_loses_and_doubles_nothing(api, r, redis_url, 
         p.execute()
     env = {**os.environ, "REDIS_URL": redis_url, "ROLLUP_BATCH_SIZE": "50", "CLAIM_IDLE_SECONDS": "3600"}
     for _attempt in range(10):  # a kill can land between two batches; then kill another worker
-        job = queues.enqueue(r, queues.ROLLUP, api.brand["id"])
+        job = queues.enqueue(queue_r, queues.ROLLUP, api.brand["id"])
         quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
         cmd = [sys.executable, "-m", "tracker", "worker", "--burst"]
         worker = subprocess.Popen(cmd, env=env, start_new_session=True, **quiet)

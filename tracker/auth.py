@@ -49,8 +49,8 @@ def hash_key(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()
 
 
-def store_key(pipe: redis.client.Pipeline, api_key: str, brand_id: str) -> None:
-    pipe.set(keys.api_key(hash_key(api_key)), brand_id)
+def store_key(r: redis.Redis | redis.client.Pipeline, api_key: str, brand_id: str) -> None:
+    r.set(keys.api_key(hash_key(api_key)), brand_id)
 
 
 def client_address() -> str:

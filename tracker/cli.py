@@ -17,7 +17,7 @@ import click
 
 from tracker import config as settings
 from tracker import embedded, queues
-from tracker.db import DEFAULT_URL, connect
+from tracker.db import DEFAULT_URL, connect, is_cluster, queue_url
 from tracker.supervisor import Child, CrashLoop, Policy, Supervisor
 
 
@@ -29,6 +29,14 @@ def main() -> None:
 
 def _redis():
     return connect(settings.from_env()["REDIS_URL"])
+
+
+def _queue_url(cfg: dict) -> str | None:
+    """The RQ queue's Redis; a clear start-up error when the data is on a cluster and it has none."""
+    try:
+        return queue_url(cfg)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _cpus() -> int:
@@ -72,6 +80,7 @@ def _web_args(host: str, port: int, workers: int, respawn: float | None = None) 
 @click.option("--workers", default=lambda: int(os.environ.get("WEB_WORKERS", _cpus())), type=int)
 def web(host: str, port: int, workers: int) -> None:
     """Serve the web app (redirects, webhooks, API) under granian."""
+    _queue_url(settings.from_env())
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         fresh_metrics_dir(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     os.execv(sys.executable, _web_args(host, port, workers))
@@ -88,7 +97,7 @@ def worker(burst: bool) -> None:
     # (building the user-agent classifier's matchers takes about a second)
 
     cfg = settings.from_env()
-    qconn = connect(cfg["QUEUE_REDIS_URL"] or cfg["REDIS_URL"], socket_timeout=None)
+    qconn = connect(_queue_url(cfg), socket_timeout=None)
     Worker(list(queues.ALL), connection=qconn, serializer=JSONSerializer).work(burst=burst, with_scheduler=True)
 
 
@@ -103,7 +112,7 @@ def scheduler() -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        sched.run(connect(cfg["QUEUE_REDIS_URL"] or cfg["REDIS_URL"]), cfg, stop)
+        sched.run(connect(_queue_url(cfg)), cfg, stop)
     except KeyboardInterrupt:
         pass
 
@@ -115,6 +124,12 @@ def scheduler() -> None:
 @click.option("--data-dir", default="var", show_default=True, help="Embedded Redis data and the click spool.")
 @click.option("--redis-port", default=urlsplit(DEFAULT_URL).port, type=int, show_default=True)
 @click.option("--demo", is_flag=True, help="Once the web server is ready, create a demo brand and its traffic.")
+@click.option(
+    "--cluster",
+    is_flag=True,
+    help="Embedded Redis Cluster of 3 primaries (ports --redis-port + 1 to 3) for the data, and a standalone "
+    "Redis (--redis-port) for the queue.",
+)
 @click.option(
     "--max-restarts",
     default=Policy.max_restarts,
@@ -144,7 +159,7 @@ def scheduler() -> None:
     help="Cap of the restart delay, seconds.",
 )
 def run(
-    host: str, port: int, workers: int, data_dir: str, redis_port: int, demo: bool,
+    host: str, port: int, workers: int, data_dir: str, redis_port: int, demo: bool, cluster: bool,
     max_restarts: int, restart_window: float, restart_delay: float, restart_delay_max: float,
 ) -> None:  # fmt: skip
     """Run everything: embedded Redis (unless REDIS_URL is set), web, worker and scheduler.
@@ -155,7 +170,18 @@ def run(
     children: list[Child] = []
     redis_note = env.get("REDIS_URL")
     cli_env = ""
-    if not env.get("REDIS_URL"):
+    if cluster and env.get("REDIS_URL"):
+        raise click.ClickException("--cluster starts its own Redis Cluster: unset REDIS_URL (or drop --cluster)")
+    if cluster:
+        children += _cluster_children(data_dir, redis_port, env)
+        redis_note = (
+            f"{env['REDIS_URL']} (embedded 3-primary Redis Cluster, data in {os.path.join(data_dir, 'redis-cluster')});"
+            f" queue {env['QUEUE_REDIS_URL']}"
+        )
+        cli_env = f"REDIS_URL={env['REDIS_URL']} "
+    elif env.get("REDIS_URL"):
+        _queue_url(settings.from_env(env))
+    else:
         redis_dir = os.path.join(data_dir, "redis")
         children.append(Child("redis", lambda: embedded.start(redis_port, redis_dir),
                               restart=lambda: embedded.spawn(redis_port, redis_dir), last=True))  # fmt: skip
@@ -174,7 +200,7 @@ def run(
     # Each child in its own session: Ctrl-C reaches only this process, which stops them in order.
     # The web server restarts at once (it redirects cached links without Redis); the worker and the
     # scheduler wait for the embedded Redis, which may take a while to load its data.
-    needs = _answers(env["REDIS_URL"]) if children else None
+    needs = _answers(env["REDIS_URL"], env["QUEUE_REDIS_URL"] if cluster else None) if children else None
     processes = [
         ("web", _web_args(host, port, workers, respawn=restart_delay), None),
         ("worker", [*me, "worker"], needs),
@@ -221,17 +247,50 @@ def run(
         stop()
 
 
-def _answers(url: str) -> Callable[[], bool]:
-    """Whether the Redis at `url` answers PING (not while it loads its data)."""
-    import redis
+def _cluster_children(data_dir: str, redis_port: int, env: dict[str, str]) -> list[Child]:
+    """`run --cluster`: the queue's Redis on `redis_port` and three cluster nodes on the next ports,
+    formed into one cluster once the third is up (a restarted node rejoins from its nodes file)."""
+    queue_dir = os.path.join(data_dir, "redis-queue")
+    ports = [redis_port + n for n in (1, 2, 3)]
+    children = [Child("redis-queue", lambda: embedded.start(redis_port, queue_dir),
+                      restart=lambda: embedded.spawn(redis_port, queue_dir), last=True)]  # fmt: skip
 
-    client = connect(url, socket_connect_timeout=0.2, socket_timeout=0.5)
+    def node(port: int) -> Child:
+        node_dir = os.path.join(data_dir, "redis-cluster", str(port))
+
+        def start() -> subprocess.Popen:
+            proc = embedded.start(port, node_dir, cluster=True)
+            if port == ports[-1]:
+                embedded.form_cluster(ports)
+            return proc
+
+        return Child(f"redis-{port}", start, restart=lambda: embedded.spawn(port, node_dir, cluster=True), last=True)
+
+    env["REDIS_URL"] = f"redis+cluster://127.0.0.1:{ports[0]}"
+    env["QUEUE_REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
+    return children + [node(port) for port in ports]
+
+
+def _answers(url: str, queue: str | None = None) -> Callable[[], bool]:
+    """Whether the Redis at `url` (and the queue's, if apart) answers PING (not while it loads its
+    data; a cluster: once it serves every slot)."""
+    import redis
+    from redis.exceptions import RedisClusterException
 
     def ping() -> bool:
-        try:
-            return bool(client.ping())
-        except redis.RedisError:
-            return False
+        for each in filter(None, (url, queue)):
+            try:
+                client = connect(each, socket_connect_timeout=0.2, socket_timeout=0.5)
+            except (redis.RedisError, RedisClusterException):
+                return False
+            try:
+                if not client.ping() or (is_cluster(each) and client.cluster_info()["cluster_state"] != "ok"):
+                    return False
+            except (redis.RedisError, RedisClusterException):
+                return False
+            finally:
+                client.close()
+        return True
 
     return ping
 
@@ -369,6 +428,23 @@ def rollup_now() -> None:
     from workers.rollup import run as rollup
 
     click.echo(json.dumps(rollup()))
+
+
+@main.command("spool")
+@click.option("--replay", is_flag=True, help="Replay the spool into Redis now, the clicks it refused included.")
+def spool_command(replay: bool) -> None:
+    """Count the clicks in this host's spool (SPOOL_DIR): waiting for Redis, and refused by it."""
+    from tracker import spool
+
+    directory = settings.from_env()["SPOOL_DIR"]
+    if replay:
+        spool.retry_failed(directory)
+        client = _redis()
+        try:
+            click.echo(f"replayed {spool.Spool(directory, client).replay()} clicks", err=True)
+        finally:
+            client.close()
+    click.echo(json.dumps({**spool.counts(directory), "spool_dir": directory}))
 
 
 @main.command("replay-orders")

@@ -30,12 +30,17 @@ def executable() -> str:
         return found
 
 
-def spawn(port: int, data_dir: str | None = None, persist: bool = True, host: str = "127.0.0.1") -> subprocess.Popen:
-    """Start redis-server on host:port without waiting for it (a restart: it may be loading its AOF)."""
-    return _spawn(port, data_dir, persist, host)[0]
+def spawn(
+    port: int, data_dir: str | None = None, persist: bool = True, host: str = "127.0.0.1", cluster: bool = False
+) -> subprocess.Popen:
+    """Start redis-server on host:port without waiting for it (a restart: it may be loading its AOF;
+    a cluster node rejoins its cluster from the nodes file in `data_dir`)."""
+    return _spawn(port, data_dir, persist, host, cluster)[0]
 
 
-def _spawn(port: int, data_dir: str | None, persist: bool, host: str) -> tuple[subprocess.Popen, Path]:
+def _spawn(
+    port: int, data_dir: str | None, persist: bool, host: str, cluster: bool = False
+) -> tuple[subprocess.Popen, Path]:
     args = [
         executable(),
         "--port",
@@ -51,6 +56,10 @@ def _spawn(port: int, data_dir: str | None, persist: bool, host: str) -> tuple[s
         "--loglevel",
         "warning",
     ]
+    if cluster:  # a cluster node keeps its view of the cluster in a nodes file of its own
+        data_dir = data_dir or tempfile.mkdtemp(prefix=f"redis-cluster-{port}-")
+        args += ["--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{port}.conf"]
+        args += ["--cluster-node-timeout", "5000"]
     if data_dir:
         Path(data_dir).mkdir(parents=True, exist_ok=True)
         args += ["--dir", str(Path(data_dir).resolve())]
@@ -67,12 +76,15 @@ def _spawn(port: int, data_dir: str | None, persist: bool, host: str) -> tuple[s
         return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True), log_path
 
 
-def start(port: int, data_dir: str | None = None, persist: bool = True, host: str = "127.0.0.1") -> subprocess.Popen:
-    """Start redis-server on host:port and wait until it answers PING."""
+def start(
+    port: int, data_dir: str | None = None, persist: bool = True, host: str = "127.0.0.1", cluster: bool = False
+) -> subprocess.Popen:
+    """Start redis-server on host:port and wait until it answers PING (`cluster`: as a cluster node,
+    which `form_cluster` joins to the others)."""
     with socket.socket() as probe:
         if probe.connect_ex((host, port)) == 0:
             raise RuntimeError(f"port {port} on {host} is already in use")
-    proc, log_path = _spawn(port, data_dir, persist, host)
+    proc, log_path = _spawn(port, data_dir, persist, host, cluster)
     client = redis.Redis(host=host, port=port, socket_connect_timeout=0.2)
     deadline = time.monotonic() + 10
     try:
@@ -93,3 +105,69 @@ def start(port: int, data_dir: str | None = None, persist: bool = True, host: st
     proc.kill()
     proc.wait()
     raise RuntimeError(f"redis-server did not answer on {host}:{port}")
+
+
+SLOTS = 16384
+
+
+def form_cluster(ports: list[int], host: str = "127.0.0.1", timeout: float = 30.0) -> None:
+    """Make the cluster nodes on `ports` (started, empty or not) one cluster of as many primaries: each
+    meets the first (CLUSTER MEET) and gets its share of the slots (CLUSTER ADDSLOTS), then wait
+    until every node says `cluster_state:ok`. Nodes that already form it (restarted from their
+    nodes files) are left as they are."""
+    clients = [redis.Redis(host=host, port=port, socket_connect_timeout=1, socket_timeout=5) for port in ports]
+    try:
+        if any(int(c.cluster("INFO")["cluster_slots_assigned"]) for c in clients):
+            pass  # formed before: their nodes files say so
+        else:
+            for c in clients[1:]:
+                c.execute_command("CLUSTER", "MEET", host, ports[0])
+            share = -(-SLOTS // len(clients))
+            for n, c in enumerate(clients):
+                c.execute_command("CLUSTER", "ADDSLOTS", *range(n * share, min(SLOTS, (n + 1) * share)))
+        deadline = time.monotonic() + timeout
+        while not all(_cluster_ok(c, len(clients)) for c in clients):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the Redis Cluster on {ports} did not reach cluster_state:ok in {timeout:.0f} s")
+            time.sleep(0.05)
+    finally:
+        for c in clients:
+            c.close()
+
+
+def wait_answering(ports: list[int], host: str = "127.0.0.1", timeout: float = 10.0) -> None:
+    """Wait until the redis-servers on `ports` answer PING (started by someone else)."""
+    deadline = time.monotonic() + timeout
+    for port in ports:
+        client = redis.Redis(host=host, port=port, socket_connect_timeout=0.2)
+        try:
+            while True:
+                try:
+                    client.ping()
+                    break
+                except redis.ConnectionError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"redis-server did not answer on {host}:{port}") from None
+                    time.sleep(0.05)
+        finally:
+            client.close()
+
+
+def _cluster_ok(client: redis.Redis, nodes: int) -> bool:
+    info = client.cluster("INFO")
+    return info["cluster_state"] == "ok" and int(info["cluster_known_nodes"]) >= nodes
+
+
+def start_cluster(ports: list[int], data_dir: str | None = None, persist: bool = True, host: str = "127.0.0.1"):
+    """Start one cluster node per port (each in `data_dir/<port>`) and form the cluster; returns the processes."""
+    procs: list[subprocess.Popen] = []
+    try:
+        for port in ports:
+            procs.append(start(port, data_dir and str(Path(data_dir) / str(port)), persist, host, cluster=True))
+        form_cluster(ports, host)
+    except BaseException:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+        raise
+    return procs

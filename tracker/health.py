@@ -1,4 +1,5 @@
-"""`/healthz` (the process is up) and `/readyz` (Redis answers), for load balancers."""
+"""`/healthz` (the process is up) and `/readyz` (Redis answers), for load balancers; `/readyz` also
+says how many clicks wait in this host's spool and how many Redis refused (tracker/spool.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from typing import Any
 
 import redis
 from flask import Blueprint, current_app
+
+from tracker import spool
 
 bp = Blueprint("health", __name__)
 
@@ -25,4 +28,6 @@ def readyz() -> tuple[dict[str, Any], int]:
         except redis.RedisError as exc:
             checks[name] = f"unreachable: {exc.__class__.__name__}"
     ok = all(v == "ok" for v in checks.values())
-    return {"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503
+    spooled = spool.counts(current_app.config["SPOOL_DIR"])  # clicks waiting on this host, and refused
+    body = {"status": "ok" if ok else "unavailable", "checks": checks, "spool": spooled}
+    return body, 200 if ok else 503

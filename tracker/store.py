@@ -70,7 +70,7 @@ class Store:
         rid = record["id"]
         data_key = keys.entities(self.brand_id, kind)
         index_keys = {name: keys.unique_index(self.brand_id, name) for name in set(unique) | set(old_unique)}
-        with self.r.pipeline() as p:
+        with self.r.pipeline(transaction=True) as p:  # MULTI on a cluster client too (its default is none)
             while True:
                 try:
                     if index_keys:

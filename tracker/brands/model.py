@@ -59,13 +59,24 @@ def create_brand(
         "created_at": now_iso(),
     }
     api_key = auth.new_api_key()
-    # Three slots (Cluster-safe): no MULTI. The key is written last, so a half-created brand is unusable.
-    with r.pipeline(transaction=False) as p:
-        p.set(keys.brand(brand["id"]), json.dumps(brand))
-        p.hset(keys.schema(brand["id"]), mapping=migrations.current())  # born in today's layout
-        p.sadd(keys.brands(), brand["id"])
-        auth.store_key(p, api_key, brand["id"])
-        p.execute()
+    # All or nothing, on a cluster too, where the brand's keys (one slot: one MULTI), the brands set
+    # and the key record are three slots: each written once the one before is, the API key last (a
+    # key never opens a brand that is not there); a failure takes back what was written, then raises.
+    try:
+        with r.pipeline(transaction=True) as p:
+            p.set(keys.brand(brand["id"]), json.dumps(brand))
+            p.hset(keys.schema(brand["id"]), mapping=migrations.current())  # born in today's layout
+            p.execute()
+        r.sadd(keys.brands(), brand["id"])
+        auth.store_key(r, api_key, brand["id"])
+    except redis.RedisError:
+        for undo in (lambda: r.delete(keys.brand(brand["id"]), keys.schema(brand["id"])),
+                     lambda: r.srem(keys.brands(), brand["id"])):  # fmt: skip
+            try:
+                undo()
+            except redis.RedisError:
+                pass  # unreachable: what is left has no key that opens it
+        raise
     return brand, api_key
 
 

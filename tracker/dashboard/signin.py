@@ -63,7 +63,10 @@ def _signed_in_brand() -> dict[str, Any] | None:
     if not brand_id or not key_hash or not sid:
         return None
     r = current_app.extensions["redis"]
-    opened, owner = r.mget(keys.dashboard_session(brand_id, sid), keys.api_key(key_hash))
+    with r.pipeline(transaction=False) as p:  # two slots (a cluster's pipeline asks each node)
+        p.get(keys.dashboard_session(brand_id, sid))
+        p.get(keys.api_key(key_hash))
+        opened, owner = p.execute()
     if opened is None or not hmac.compare_digest(opened, key_hash.encode()):
         return None
     if owner is None or owner.decode() != brand_id:

@@ -112,7 +112,7 @@ def series(r: redis.Redis, brand_id: str, promotion_id: str) -> list[dict[str, A
 
 def _write(r: redis.Redis, key: str, add: dict[str, dict[str, Any]], replace: bool) -> None:
     """Store snapshots by date (all or nothing) and keep `latest` the latest of the whole series."""
-    with r.pipeline() as p:
+    with r.pipeline(transaction=True) as p:  # MULTI on a cluster client too (its default is none)
         while True:
             try:
                 p.watch(key)
