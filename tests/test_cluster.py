@@ -4,6 +4,7 @@ tests/conftest.py, run on both the standalone Redis and the cluster.)"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -23,6 +24,7 @@ from tests.conftest import free_cluster_ports, free_port
 from tracker import create_app, db, keys
 from tracker.brands.model import create_brand
 from tracker.cli import main
+from tracker.db import aio
 from tracker.spool import Spool, counts
 
 
@@ -82,6 +84,30 @@ def test_a_brands_slot_moving_under_the_app_is_followed_and_no_click_is_lost(api
     assert api.get("/brand").status_code == 200
     run_worker()
     assert api.get(f"/links/{link['id']}").json()["stats"]["clicks"] == 3
+
+
+@pytest.mark.cluster(only=True)
+def test_the_asgi_redirects_pipelined_xadd_follows_a_slot_that_moves(r, redis_url):
+    """tracker.db.aio (the redirect under ASGI): ASK, then MOVED, each command on the right node."""
+    pipes = aio.Pipes(db.connect(redis_url))
+    stream = keys.clicks_stream("moving")
+
+    async def add(n: int) -> bytes:
+        return await pipes.call(stream, b"XADD", stream, b"*", "n", str(n))
+
+    async def run() -> None:
+        try:
+            await add(1)
+            move_slot(r, stream, finish=False)
+            await asyncio.gather(*(add(n) for n in range(2, 12)))  # ASK, each behind its own ASKING
+            move_slot(r, stream)
+            await asyncio.gather(*(add(n) for n in range(12, 22)))  # MOVED
+        finally:
+            await pipes.close()
+
+    asyncio.run(run())
+    r.nodes_manager.initialize()
+    assert sorted(int(f[b"n"]) for _, f in r.xrange(stream)) == list(range(1, 22))
 
 
 @pytest.mark.cluster(only=True)

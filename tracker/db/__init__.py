@@ -60,6 +60,7 @@ __all__ = [
     "node",
     "pipeline",
     "queue_url",
+    "redirection",
     "routed",
     "run",
 ]
@@ -114,21 +115,31 @@ def routed(r: redis.Redis, key: str, send: Callable[[redis.Redis, bool], T]) -> 
     for _ in range(REDIRECTS):
         try:
             return send(client, asking)
-        except AskError as exc:  # MovedError is an AskError
-            if not isinstance(r, redis.RedisCluster):
-                raise
-            if isinstance(exc, MovedError):
-                r.nodes_manager.move_slot(exc)
-                client, asking = node(r, key), False
-            else:
-                target = r.nodes_manager.get_node(host=exc.host, port=exc.port)
-                if target is None:  # a node the map does not know yet
-                    r.nodes_manager.initialize()
-                    target = r.nodes_manager.get_node(host=exc.host, port=exc.port)
-                    if target is None:
-                        raise
-                client, asking = r.get_redis_connection(target), True
+        except redis.ResponseError as exc:
+            client, asking = redirection(r, key, exc)
     return send(client, asking)
+
+
+def redirection(r: redis.Redis, key: str, exc: redis.ResponseError) -> tuple[redis.Redis, bool]:
+    """Where a MOVED or ASK reply (`exc`, as redis-py parsed it or a bare "MOVED 3999 host:port")
+    sends the command on `key` again: (the node's client, whether ASKING must go first). Any
+    other error, or one from a server that is not a cluster's, is raised again."""
+    text = str(exc)
+    if not isinstance(r, redis.RedisCluster) or not (isinstance(exc, AskError) or text.startswith(("MOVED ", "ASK "))):
+        raise exc
+    if not isinstance(exc, AskError):
+        kind, _, rest = text.partition(" ")
+        exc = MovedError(rest) if kind == "MOVED" else AskError(rest)
+    if isinstance(exc, MovedError):  # a MovedError is an AskError too
+        r.nodes_manager.move_slot(exc)
+        return node(r, key), False
+    target = r.nodes_manager.get_node(host=exc.host, port=exc.port)
+    if target is None:  # a node the map does not know yet
+        r.nodes_manager.initialize()
+        target = r.nodes_manager.get_node(host=exc.host, port=exc.port)
+        if target is None:
+            raise exc
+    return r.get_redis_connection(target), True
 
 
 def _asking(client: redis.Redis, asking: bool) -> Callable[..., Any]:
@@ -151,7 +162,7 @@ def command(*args: Any) -> bytes:
     return b"".join([b"*%d\r\n" % len(parts), *(b"$%d\r\n%s\r\n" % (len(a), a) for a in parts)])
 
 
-_ASKING = command(b"ASKING")
+ASKING = command(b"ASKING")  # before a command sent after an ASK reply
 
 
 def _evalsha(execute: Callable[..., Any], call: Call[Any]) -> Any:
@@ -310,7 +321,7 @@ class Redis:
             conn = pool.make_connection()
         try:
             if asking:
-                conn.send_packed_command([_ASKING, packed], check_health=False)
+                conn.send_packed_command([ASKING, packed], check_health=False)
                 conn.read_response(disable_decoding=True)
             else:
                 conn.send_packed_command([packed], check_health=False)

@@ -6,7 +6,8 @@ writes its hand-packed command and awaits its own reply while the loop serves th
 Redis answers a connection's commands in order, so replies are matched first in, first out. A
 connection that fails or times out fails every command still in flight (their redirects spool
 their clicks, as on the blocking path) and the next command connects again. One connection per
-node: on Redis Cluster the command goes to the primary that owns its key's slot (`node`).
+node: on Redis Cluster the command goes to the primary that owns its key's slot (`node`), and
+again where a MOVED or ASK reply says when the slot moves.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 import redis
 
-from tracker.db import command, node
+from tracker.db import ASKING, REDIRECTS, command, node, redirection
 
 
 class Pipe:
@@ -30,11 +31,17 @@ class Pipe:
         self.waiting: deque[asyncio.Future[Any]] = deque()
         self.connecting: asyncio.Future[None] | None = None
 
-    async def call(self, packed: bytes) -> Any:
-        """Send one packed command, return its reply (bytes, int or None); raises redis errors."""
+    async def call(self, packed: bytes, asking: bool = False) -> Any:
+        """Send one packed command, return its reply (bytes, int or None); raises redis errors.
+        `asking`: ASKING goes first, in the same write (no other command gets between them)."""
         if self.writer is None:
             await self._connect()
         assert self.writer is not None
+        if asking:
+            flag = asyncio.get_running_loop().create_future()
+            flag.add_done_callback(lambda f: f.exception())  # its +OK is not awaited
+            self.waiting.append(flag)
+            packed = ASKING + packed
         reply = asyncio.get_running_loop().create_future()
         self.waiting.append(reply)
         self.writer.write(packed)
@@ -136,13 +143,23 @@ class Pipes:
         self.pipes: dict[tuple, Pipe] = {}
 
     async def call(self, key: str, *args: Any) -> Any:
-        """Run one command (bytes, str or numbers) on the node that holds `key`."""
-        kwargs = node(self.r, key).connection_pool.connection_kwargs
+        """Run one command (bytes, str or numbers) on the node that holds `key`, following a slot
+        that moved (MOVED, ASK: `tracker.db.redirection`)."""
+        packed, client, asking = command(*args), node(self.r, key), False
+        for _ in range(REDIRECTS):
+            try:
+                return await self._pipe(client).call(packed, asking)
+            except redis.ResponseError as exc:
+                client, asking = redirection(self.r, key, exc)
+        return await self._pipe(client).call(packed, asking)
+
+    def _pipe(self, client: redis.Redis) -> Pipe:
+        kwargs = client.connection_pool.connection_kwargs
         where = (kwargs.get("path"), kwargs.get("host"), kwargs.get("port"), kwargs.get("db"))
         pipe = self.pipes.get(where)
         if pipe is None:
             pipe = self.pipes[where] = Pipe(kwargs)
-        return await pipe.call(command(*args))
+        return pipe
 
     async def close(self) -> None:
         """Close every connection (the process's loop ends with them)."""
