@@ -49,6 +49,9 @@ _SETTINGS: dict[str, tuple[Any, Any]] = {
     # A click id counted is remembered this long (a 63-bit digest per click), so the same click
     # arriving again (a spool replay of an XADD that had succeeded) is not counted twice.
     "CLICK_DEDUPE_DAYS": (int, 7),
+    # Distinct values each breakdown dimension (referrer host, country, ...) keeps per link and day;
+    # the clicks of values past it are counted as "other" (totals stay exact). See README: Breakdowns.
+    "BREAKDOWN_VALUES_PER_DAY": (lambda v: max(1, int(v)), 100),
     # A consumer's pending stream entries are taken over by another worker after this idle time.
     "CLAIM_IDLE_SECONDS": (int, 60),
     # Items per page of a list when the request does not say (`page_size`, 1-500).

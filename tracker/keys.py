@@ -258,3 +258,19 @@ def schema(brand_id: str) -> str:
 def applied_event(brand_id: str, entry_id: str) -> str:
     """Marks a conversion-stream entry as folded into the roll-ups (kept for the retention)."""
     return f"{_b(brand_id)}:applied:{entry_id}"
+
+
+# -- series and breakdowns (by the brand's local day) ----------------------------------------
+def day_series(brand_id: str, subject: str, day: str, shard: int = 0) -> str:
+    """Hash of one subject's counters of one local day ('yyyymmdd' in the brand's time zone when
+    rolled up): 'clicks', 'unique_clicks', 'bot_hits' (per click shard), 'conversions',
+    'revenue:<CUR>' (shard 0), and the same per local hour as 'h<HH>:<metric>'. The subject is
+    'l:<link id>', or 'p:<promotion id>' for its orders attributed without a click."""
+    return f"{_b(brand_id, shard)}:ds:{subject}:{day}"
+
+
+def day_breakdown(brand_id: str, subject: str, day: str, shard: int = 0) -> str:
+    """Hash of one link's clicks of one local day by dimension value: '<dimension>:<value>' ->
+    clicks (dimensions r, cc, d, b, o: referrer host, country, device, browser, OS); values past
+    the cap of a dimension add to '<dimension>:~' (other), 'n:<dimension>' counts the values kept."""
+    return f"{_b(brand_id, shard)}:db:{subject}:{day}"

@@ -19,7 +19,8 @@ from typing import Any
 
 import redis
 
-from tracker import botrules, keys
+from tracker import botrules, keys, localtime
+from tracker.brands.model import get_brand
 from tracker.db import scripts
 from tracker.useragent import classify
 from workers.archive import Writer
@@ -36,9 +37,12 @@ def consume(
     RULES.load(r, brand_id)  # a change of the brand's patterns applies from this run on
     archive = Writer(cfg["ARCHIVE_DIR"], brand_id, shard)
     marker_ttl = cfg["CLICK_DEDUPE_DAYS"] * 86400
+    zone = localtime.zone_name(get_brand(r, brand_id))  # a change of zone applies from this run on
+    cap = cfg["BREAKDOWN_VALUES_PER_DAY"]
 
     def build(r: redis.Redis, brand_id: str, stream: str, entries: Entries, _ttl: int, posted: PostedAt) -> Prepared:
-        return _prepare(r, brand_id, stream, entries, marker_ttl, posted, shard=shard, archive=archive)
+        return _prepare(r, brand_id, stream, entries, marker_ttl, posted, shard=shard, archive=archive, zone=zone,
+                        cap=cap)  # fmt: skip
 
     try:
         return fold(r, brand_id, keys.clicks_stream(brand_id, shard), build, consumer, cfg, batch_size, progress)
@@ -48,7 +52,7 @@ def consume(
 
 def _prepare(
     r: redis.Redis, brand_id: str, stream: str, entries: Entries, marker_ttl: int, posted: PostedAt, *,
-    shard: int, archive: Writer,
+    shard: int, archive: Writer, zone: str = localtime.DEFAULT, cap: int = scripts.DEFAULT_BREAKDOWN_CAP,
 ) -> Prepared:  # fmt: skip
     """Archive a batch, and say the run of the apply script that counts it; None when none is needed."""
     batch: list[scripts.Click] = []
@@ -61,7 +65,7 @@ def _prepare(
         f = {k.decode(): v.decode() for k, v in raw.items()}
         head = f.get("m") == "HEAD"
         if head:  # a bot hit by rule: not worth classifying
-            family, browser, os_, device = botrules.HEAD, "", "", ""
+            ua, family, browser, os_, device = "", botrules.HEAD, "", "", ""
         else:
             ua = f.get("ua", "")
             agent = classify(ua)
@@ -70,9 +74,31 @@ def _prepare(
         events.append({**f, "e": entry_id.decode(), "bot": family, "browser": browser, "os": os_, "device": device})
         batch.append(scripts.Click(entry_id, scripts.click_digest(f["id"]), link, promotion, ts, hour_of(ts),
                                    hour_of(ts - 3_600_000), scripts.visitor_digest(visitor), family,
-                                   since_posting(ts, posted(promotion))))  # fmt: skip
+                                   since_posting(ts, posted(promotion)), localtime.local_hour(ts, zone),
+                                   _dims(f, device_type(ua, os_, device), browser, os_)))  # fmt: skip
     if not batch:
         return None
     archive.write(events)  # before the script deletes them from the stream
     return scripts.apply_clicks(brand_id=brand_id, shard=shard, stream=stream, group=GROUP, marker_ttl=marker_ttl,
-                                clicks=batch)  # fmt: skip
+                                clicks=batch, cap=cap)  # fmt: skip
+
+
+DESKTOP_OS = ("Windows", "Mac OS X", "Linux", "Ubuntu", "Fedora", "Chrome OS", "FreeBSD", "OpenBSD")
+
+
+def device_type(ua: str, os_: str, device: str) -> str:
+    """'mobile', 'tablet', 'desktop' or '' (not known), from the user agent, its OS and device."""
+    if device == "iPad" or "Tablet" in ua or (os_ == "Android" and "Mobile" not in ua):
+        return "tablet"
+    if "Mobi" in ua or device == "iPhone" or os_ in ("iOS", "Android"):
+        return "mobile"
+    if os_ in DESKTOP_OS:
+        return "desktop"
+    return ""
+
+
+def _dims(f: dict[str, str], device: str, browser: str, os_: str) -> tuple[str, str, str, str, str]:
+    """A click's breakdown values: referrer host, country, device type, browser, OS (never '')."""
+    host, country = f.get("r", "").lower().strip(), f.get("cc", "").upper().strip()
+    browser, os_ = (v if v and v != "Other" else scripts.UNKNOWN for v in (browser, os_))
+    return host or scripts.DIRECT, country or scripts.UNKNOWN, device or scripts.UNKNOWN, browser, os_

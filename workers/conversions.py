@@ -5,6 +5,8 @@ per hour since the promotion was posted ('s<n>:…', exact, for the 24-hour shar
 curves). Revenue is net: a refund subtracts from the bucket of its order, and an order fully
 refunded stops being a conversion. Unattributed orders go to the brand's own hash, by reason.
 An order attributed by a click also adds to its link's all-time totals (reports by channel).
+Attributed orders also count in the series of their local day (the brand's time zone of the run):
+their link's, or their promotion's own ('p:<id>') when no click attributed them.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from typing import Any
 
 import redis
 
-from tracker import keys
+from tracker import keys, localtime
+from tracker.brands.model import get_brand
 from tracker.db import scripts
 from tracker.db.scripts import Target
 from tracker.ttc import ttc_bin
@@ -28,10 +31,17 @@ def consume(
     progress: Callable[[int], None] | None = None,
 ) -> int:  # fmt: skip
     """Fold the brand's new orders and refunds into its roll-ups; returns how many were applied."""
-    return fold(r, brand_id, keys.conversions_stream(brand_id), _prepare, consumer, cfg, batch_size, progress)
+    zone = localtime.zone_name(get_brand(r, brand_id))  # a change of zone applies from this run on
+
+    def build(r: redis.Redis, brand_id: str, stream: str, entries: Entries, ttl: int, posted: PostedAt) -> Prepared:
+        return _prepare(r, brand_id, stream, entries, ttl, posted, zone)
+
+    return fold(r, brand_id, keys.conversions_stream(brand_id), build, consumer, cfg, batch_size, progress)
 
 
-def _targets(brand_id: str, f: dict[str, str], record: dict[str, Any] | None, posted: PostedAt) -> list[Target]:
+def _targets(
+    brand_id: str, f: dict[str, str], record: dict[str, Any] | None, posted: PostedAt, zone: str = localtime.DEFAULT
+) -> list[Target]:
     """What one entry adds where: the operations of the apply script on each key."""
     hist: list[int] = []
     if f["kind"] == "order":
@@ -75,6 +85,9 @@ def _targets(brand_id: str, f: dict[str, str], record: dict[str, Any] | None, po
     prefix = since_posting(at, posted(promotion))
     since = [(f"{prefix}:conversions", counts), (f"{prefix}:revenue:{currency}", net)] if prefix else []
     all_time = keys.promotion_all_time(brand_id, promotion)
+    local = localtime.local_hour(at, zone)
+    series = keys.day_series(brand_id, f"l:{link}" if link else f"p:{promotion}", local[:8])
+    daily = [(f"{h}{m}", v) for h in ("", f"h{local[8:]}:") for m, v in metrics if not m.startswith("refunds:")]
     return [
         Target(keys.promotion_hours(brand_id, promotion), "h", [(f"{hour}:{m}", v) for m, v in metrics]),
         Target(keys.promotion_days(brand_id, promotion), "h", [(f"{day}:{m}", v) for m, v in metrics]),
@@ -84,10 +97,14 @@ def _targets(brand_id: str, f: dict[str, str], record: dict[str, Any] | None, po
         Target(keys.ttc_histogram(brand_id, promotion), "h", [(f"{day}:{b}", 1) for b in hist]),
         Target(keys.ttc_all_time(brand_id, promotion), "b", hist),
         Target(keys.link_totals(brand_id, link), "h", metrics if link else []),  # what reports by channel sum
+        Target(series, "h", daily),  # the day's and the local hour's: what series read
     ]
 
 
-def _prepare(r: redis.Redis, brand_id: str, stream: str, entries: Entries, ttl: int, posted: PostedAt) -> Prepared:
+def _prepare(
+    r: redis.Redis, brand_id: str, stream: str, entries: Entries, ttl: int, posted: PostedAt,
+    zone: str = localtime.DEFAULT,
+) -> Prepared:  # fmt: skip
     """One run of the apply script for a batch; None when none is needed."""
     decoded = [(eid, {k.decode(): v.decode() for k, v in raw.items()} if raw else None) for eid, raw in entries]
     refund_ids = sorted({f["id"] for _, f in decoded if f and f["kind"] == "refund"})
@@ -100,7 +117,7 @@ def _prepare(r: redis.Redis, brand_id: str, stream: str, entries: Entries, ttl: 
         if f is None:
             r.xack(stream, GROUP, entry_id)
             continue
-        targets = [t for t in _targets(brand_id, f, records.get(f["id"]), posted) if t.items]
+        targets = [t for t in _targets(brand_id, f, records.get(f["id"]), posted, zone) if t.items]
         events.append(scripts.ConversionEvent(entry_id, targets))
     if not events:
         return None

@@ -4,7 +4,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from tracker import botrules
+from tracker import botrules, localtime
 from tracker.api import Currency, DecimalText, FullMatch
 from tracker.brands.model import MAX_CLICK_SHARDS
 from tracker.engagement.model import DEFAULT_RANGES
@@ -71,6 +71,13 @@ class BrandSchema(Schema):
         dump_only=True, dump_default=1,
         metadata={"description": "The most click shards the brand ever had (all of them are rolled up)."},
     )  # fmt: skip
+    time_zone = fields.String(
+        validate=lambda v: localtime.valid(v) or _bad_zone(),
+        dump_default=localtime.DEFAULT,
+        metadata={"description": "IANA time zone of the brand's days and hours in series and breakdowns (default "
+                  "UTC). Clicks and orders rolled up after a change count in the new zone's days; counted ones stay.",
+                  "example": "Europe/Paris"},
+    )  # fmt: skip
     created_at = fields.String(dump_only=True)
 
     @validates_schema
@@ -78,6 +85,10 @@ class BrandSchema(Schema):
         keys = data.get("attribution_priority") or []
         if len(set(keys)) != len(keys):
             raise ValidationError("Each key at most once.", "attribution_priority")
+
+
+def _bad_zone() -> bool:
+    raise ValidationError("Must be an IANA time zone name, e.g. Europe/Paris or Asia/Kolkata.")
 
 
 def _pattern(value: str) -> None:

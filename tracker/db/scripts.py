@@ -56,6 +56,10 @@ def _text(value: Any) -> str:
 
 
 # -- clicks -------------------------------------------------------------------------------------
+UNKNOWN = "(unknown)"  # a dimension's value when the click did not say (no referrer: DIRECT)
+DIRECT = "(direct)"
+DEFAULT_BREAKDOWN_CAP = 100
+
 @dataclass(frozen=True)
 class Click:
     """A click event as the roll-up counts it."""
@@ -70,6 +74,9 @@ class Click:
     visitor: bytes  # the visitor's digest (`visitor_digest`); b'' unknown: the click is unique
     family: str  # '' a human's click; else a bot hit of this family (no spaces)
     since: str  # 's<n>' or 'D<d>' since posting; '' when the promotion has no posting time
+    local_hour: str = ""  # 'yyyymmddHH' in the brand's time zone ('': the UTC hour)
+    # referrer host, country, device, browser, OS: what its link's breakdown of the day counts
+    dims: tuple[str, str, str, str, str] = (UNKNOWN,) * 5
 
 
 def click_digest(click_id: str) -> int:
@@ -86,14 +93,16 @@ def visitor_digest(visitor: str) -> bytes:
 
 
 def apply_clicks(
-    *, brand_id: str, shard: int, stream: str, group: str, marker_ttl: int, clicks: Sequence[Click]
-) -> Call[int]:
+    *, brand_id: str, shard: int, stream: str, group: str, marker_ttl: int, clicks: Sequence[Click],
+    cap: int = DEFAULT_BREAKDOWN_CAP,
+) -> Call[int]:  # fmt: skip
     """Count each click of one shard at most once (its digest in its hour's marker set), unique
-    visitors per link and hour, bot hits by family, then XACK and XDEL them all; returns how many
-    were counted. Every key is of the shard's slot."""
+    visitors per link and hour, bot hits by family, each link's series and breakdown of its local
+    day (at most `cap` values per dimension, the rest as other), then XACK and XDEL them all;
+    returns how many were counted. Every key is of the shard's slot."""
     b, s = brand_id, shard
     places: dict[str, int] = {}  # the batch's keys, each once, by 1-based place
-    argv: list[Any] = [group, marker_ttl]
+    argv: list[Any] = [group, marker_ttl, cap]
 
     def place(key: str) -> int:
         at = places.get(key)
@@ -114,8 +123,11 @@ def apply_clicks(
             for key in (first, keys.promotion_days(b, c.promotion, s), keys.promotion_since(b, c.promotion, s),
                         keys.promotion_all_time(b, c.promotion, s)):  # fmt: skip
                 place(key)
+        local_hour = c.local_hour or c.hour
+        subject, day = f"l:{c.link}", local_hour[:8]
+        series, breakdown = place(keys.day_series(b, subject, day, s)), place(keys.day_breakdown(b, subject, day, s))
         argv += [c.entry_id, c.ts_ms, c.hour, c.family, c.since, c.digest, c.visitor, seen, uv, uv_before, totals,
-                 places[first]]  # fmt: skip
+                 places[first], local_hour, *c.dims, series, breakdown]  # fmt: skip
     return Call(APPLY_CLICKS, [stream, *places], argv, int)
 
 

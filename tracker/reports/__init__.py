@@ -18,9 +18,9 @@ from rq.serializers import JSONSerializer
 
 from tracker import api, csvsafe, keys, queues
 from tracker.engagement import model as engagement
-from tracker.errors import Blueprint, abort
+from tracker.errors import Blueprint, abort, field_error
 from tracker.links import channels
-from tracker.reports import model
+from tracker.reports import model, series
 from tracker.tiers import TIERS
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1/reports", description="ROI reports, from the roll-ups")
@@ -217,6 +217,160 @@ class Comparison(MethodView):
             for row in rows:
                 row.update(difference_low=diff["low"], difference_high=diff["high"], verdict=result["verdict"])
             return _csv(rows, "comparison.csv")
+        return result
+
+
+class SeriesArgs(Schema):
+    by = fields.String(required=True, validate=validate.OneOf(series.SCOPES))
+    id = fields.String(
+        load_default=None, validate=validate.Length(min=1, max=100),
+        metadata={"description": "The link, promotion, influencer or campaign id (none for by=brand)."},
+    )  # fmt: skip
+    start = fields.Date(
+        data_key="from", load_default=None,
+        metadata={"description": "First local day (brand time zone), inclusive; default 29 days before `to`."},
+    )  # fmt: skip
+    end = fields.Date(
+        data_key="to", load_default=None,
+        metadata={"description": "Last local day, inclusive; default today (or 29 days after `from`)."},
+    )  # fmt: skip
+    format = fields.String(load_default=None, validate=validate.OneOf(("json", "csv")))
+
+    @validates_schema
+    def _dates(self, data: dict[str, Any], **_: Any) -> None:
+        if data["by"] != "brand" and not data.get("id"):
+            raise ValidationError(f"Missing: the {data['by']} id.", "id")
+        start, end = data.get("start"), data.get("end")
+        if start and end and end < start:
+            raise ValidationError("Must not be before 'from'.", "to")
+        if start and end and (end - start).days >= series.MAX_DAYS:
+            raise ValidationError(f"At most {series.MAX_DAYS} days from 'from' to 'to'.", "from")
+
+
+class SeriesQuery(SeriesArgs):
+    interval = fields.String(
+        load_default=None, validate=validate.OneOf(("day", "hour")),
+        metadata={"description": f"Default: hour for ranges of {series.HOURLY_MAX_DAYS} days or less, else day; "
+                  f"hour only for such ranges."},
+    )  # fmt: skip
+
+    @validates_schema
+    def _hourly(self, data: dict[str, Any], **_: Any) -> None:
+        start, end = data.get("start"), data.get("end")
+        if data.get("interval") == "hour" and not (start and end and (end - start).days < series.HOURLY_MAX_DAYS):
+            raise ValidationError(f"By hour only for ranges of {series.HOURLY_MAX_DAYS} days or less (give 'from' and "
+                                  f"'to').", "interval")  # fmt: skip
+
+
+class BreakdownQuery(SeriesArgs):
+    dimension = fields.String(required=True, validate=validate.OneOf(tuple(series.DIMENSIONS)))
+    top = fields.Integer(load_default=10, validate=validate.Range(min=1, max=100),
+                         metadata={"description": "Values listed; the rest are summed as other."})  # fmt: skip
+
+
+def _figures_fields() -> dict[str, fields.Field]:
+    return {
+        **{m: fields.Integer(required=True) for m in series.COUNTS},
+        "revenue": fields.Integer(required=True, metadata={"description": "Minor units of the reporting currency."}),
+        "unconverted": fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,
+                                   metadata={"description": "Revenue in currencies without a rate, by currency."}),
+    }  # fmt: skip
+
+
+SeriesRowSchema = Schema.from_dict(
+    {"period": fields.String(required=True, metadata={"description": "yyyy-mm-dd, or yyyy-mm-ddTHH:00 (local)."}),
+     **_figures_fields()}, name="ReportSeriesRow",
+)  # fmt: skip
+SeriesTotalsSchema = Schema.from_dict(_figures_fields(), name="ReportSeriesTotals")
+
+
+class _Subject(Schema):
+    by = fields.String(required=True)
+    id = fields.String(required=True, allow_none=True)
+    start = fields.String(data_key="from", attribute="from", required=True)
+    end = fields.String(data_key="to", attribute="to", required=True)
+    time_zone = fields.String(required=True)
+
+
+class ReportSeriesSchema(_Subject):
+    interval = fields.String(required=True)
+    currency = fields.String(required=True)
+    rows = fields.List(fields.Nested(SeriesRowSchema), required=True)
+    totals = fields.Nested(SeriesTotalsSchema, required=True)
+
+
+class ReportBreakdownRowSchema(Schema):
+    value = fields.String(required=True)
+    clicks = fields.Integer(required=True)
+    share = fields.String(required=True, allow_none=True, metadata={"description": "Of the total, 4 places."})
+
+
+class ReportBreakdownOtherSchema(Schema):
+    clicks = fields.Integer(required=True)
+    share = fields.String(required=True, allow_none=True)
+    values = fields.Integer(required=True, metadata={"description": "Values past the top N summed here."})
+    folded_at_rollup = fields.Integer(
+        required=True, metadata={"description": "Clicks of values past the roll-up's cap per link and day."}
+    )
+
+
+class ReportBreakdownSchema(_Subject):
+    dimension = fields.String(required=True)
+    top = fields.Integer(required=True)
+    rows = fields.List(fields.Nested(ReportBreakdownRowSchema), required=True)
+    other = fields.Nested(ReportBreakdownOtherSchema, required=True)
+    total = fields.Integer(required=True, metadata={"description": "Every click of the range: rows + other."})
+
+
+CSV_ONLY = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}
+SERIES_COLUMNS = ["period", *series.COUNTS, "revenue", "unconverted"]
+
+
+def _series_args(args: dict[str, Any]) -> tuple[Any, Any]:
+    start, end = series.date_range(api.brand(), args["start"], args["end"])
+    if (end - start).days >= series.MAX_DAYS or end < start:
+        field_error("from", f"At most {series.MAX_DAYS} days up to 'to' (default today).", location="query")
+    return start, end
+
+
+@blp.route("/series")
+class Series(MethodView):
+    @blp.arguments(SeriesQuery, location="query")
+    @blp.response(200, ReportSeriesSchema)
+    @blp.doc(responses=CSV_ONLY)
+    def get(self, args: dict[str, Any]) -> Any:
+        """Clicks, unique clicks, bot hits, conversions and revenue of a link, promotion, influencer,
+        campaign or the brand, by local day (by hour for two days or less) in the brand's time zone."""
+        start, end = _series_args(args)
+        interval = args["interval"] or ("hour" if (end - start).days < series.HOURLY_MAX_DAYS else "day")
+        try:
+            result = series.series(_r(), api.brand(), args["by"], args["id"], start, end, interval)
+        except series.NotFound as exc:
+            abort(404, message=str(exc))
+        if _wants_csv(args):
+            return _csv(result["rows"], f"series-{args['by']}-{interval}.csv", SERIES_COLUMNS)
+        return result
+
+
+@blp.route("/breakdown")
+class Breakdown(MethodView):
+    @blp.arguments(BreakdownQuery, location="query")
+    @blp.response(200, ReportBreakdownSchema)
+    @blp.doc(responses=CSV_ONLY)
+    def get(self, args: dict[str, Any]) -> Any:
+        """Clicks by referrer host, country, device type, browser or OS: the top N values, the rest
+        summed as other, and the exact total."""
+        start, end = _series_args(args)
+        try:
+            result = series.breakdown(_r(), api.brand(), args["by"], args["id"], args["dimension"], start, end,
+                                      args["top"])  # fmt: skip
+        except series.NotFound as exc:
+            abort(404, message=str(exc))
+        if _wants_csv(args):
+            rows = [*result["rows"], {"value": "other", "clicks": result["other"]["clicks"],
+                                      "share": result["other"]["share"]},
+                    {"value": "total", "clicks": result["total"], "share": "1.0000" if result["total"] else None}]
+            return _csv(rows, f"breakdown-{args['by']}-{args['dimension']}.csv", ["value", "clicks", "share"])
         return result
 
 
