@@ -74,7 +74,7 @@ class Brand:
         self.click(self.l1, at(11, 9), ua=FIREFOX, referrer="tiktok.com", country="DE")
         self.click(self.l2, at(10, 23, 30), ua=CHROME, address="198.51.100.1")
         self.click(self.l2, at(10, 23, 30), ua=CHROME, address="198.51.100.2")
-        self.click(self.l3, at(10, 12))
+        self.click(self.l3, at(10, 12), referrer="q.example")
         self.order(at(10, 12), 5000, click_id=first)
         self.order(at(11, 8), 2000, discount_code="PCODE")
 
@@ -246,3 +246,60 @@ def test_the_time_zone_must_be_an_iana_name(api):
     resp = api.patch("/brand", json={"time_zone": "Mars/Olympus"})
     assert resp.status_code == 422 and "time_zone" in resp.json()["errors"]["json"], resp.text
     assert api.get("/brand").json()["time_zone"] == "UTC"
+
+
+# -- in a real browser ----------------------------------------------------------------------
+from playwright.sync_api import expect  # noqa: E402
+
+from tests import browser as browser_plugin  # noqa: E402
+from tests.test_dashboard import LOCAL_CHECK, sign_in  # noqa: E402
+
+browser, tab = browser_plugin.browser, browser_plugin.tab  # Chromium once per module, a page per test
+DATES = "from=2026-03-10&to=2026-03-12"
+
+
+@pytest.mark.slow
+def test_browser_the_per_link_page_shows_its_chart_table_and_breakdowns(tab, api, brand):
+    sign_in(tab, api.key, f"/dashboard/links/{brand.l1['id']}?{DATES}")
+    expect(tab.page.get_by_role("heading", level=1)).to_have_text(f"Link {brand.l1['code']}")
+    chart = tab.page.get_by_role("img", name=f"Link {brand.l1['code']}: clicks and conversions")
+    expect(chart).to_have_count(1)
+    assert tab.page.locator("#link-series polyline.group").count() == 2  # clicks and conversions
+    desc = tab.page.locator("#link-series > desc").text_content() or ""
+    assert "Daily clicks (4 in all) and conversions (1)" in desc
+    assert tab.page.locator("#link-series circle title").first.text_content() == "2026-03-10: 3 clicks"
+    tab.page.get_by_text("Every day as a table").click()
+    row = tab.page.locator('tr[data-period="2026-03-10"] td').all_inner_texts()
+    assert row == ["3", "1", "1", "1", "50.00"]
+    referrers = tab.page.locator('[data-dimension="referrer"] tbody tr')
+    assert [r.locator("th, td").all_inner_texts()[:2] for r in referrers.all()] == [
+        ["instagram.com", "2"], ["l.instagram.com", "1"], ["tiktok.com", "1"]]  # fmt: skip
+    expect(tab.page.locator('[data-dimension="country"] tfoot td').first).to_have_text("4")
+    tab.screenshot("link.png")
+    assert not tab.outside(), LOCAL_CHECK
+    tab.goto(f"/dashboard/promotions/{brand.p['id']}/report?{DATES}")
+    assert tab.page.locator("#promotion-series polyline.group").count() == 2
+    expect(tab.page.locator('[data-dimension="device"] tfoot td').first).to_have_text("6")
+    tab.goto(f"/dashboard/?{DATES}")
+    expect(tab.page.locator("#overview-series")).to_have_count(1)
+    assert tab.page.locator("#series tfoot td").first.text_content() == "7"  # in the closed table
+
+
+@pytest.mark.slow
+def test_browser_the_influencer_page_charts_their_days_copies_links_and_lists_referrers(tab, api, brand):
+    token = api.post(f"/influencers/{brand.p['influencer_id']}/portal-tokens").json()["token"]
+    tab.page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    tab.goto(f"/i/{token}?{DATES}")
+    chart = tab.page.get_by_role("img", name="Your clicks and conversions per day")
+    expect(chart).to_have_count(1)
+    assert "Daily clicks (6 in all) and conversions (2)" in (tab.page.locator("#daily > desc").text_content() or "")
+    text = tab.page.locator("#referrers tbody").inner_text()
+    assert "instagram.com" in text and "tiktok.com" in text and "q.example" not in text  # Q is another influencer
+    assert "revenue" not in tab.page.locator("#series").inner_text().lower()  # no money in the per-day table
+    button = tab.page.locator(f"#link-{brand.l1['id']} button.copy")
+    expect(button).to_be_visible()
+    button.click()
+    expect(button).to_have_text("Copied")
+    assert tab.page.evaluate("navigator.clipboard.readText()").endswith(f"/{brand.l1['code']}")
+    tab.screenshot("influencer-page-per-day.png")
+    assert not tab.outside(), LOCAL_CHECK

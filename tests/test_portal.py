@@ -198,9 +198,12 @@ def test_the_page_loads_nothing_from_elsewhere_and_is_not_cached(story, site):
     token = mint(story.api, story.a["id"])["token"]
     resp = open_page(site, token)
     refs = re.findall(r'(?:src|href)="([^"]*)"', resp.text)
-    assert refs and all(ref.startswith(f"/i/{token}/qr/") for ref in refs)
-    assert "<style>" in resp.text and "<link" not in resp.text and "<script" not in resp.text
-    assert "default-src 'none'" in resp.headers["Content-Security-Policy"]
+    assert refs and all(ref.startswith(f"/i/{token}/qr/") or ref == "/i/-/copy.js" for ref in refs)
+    assert "<style>" in resp.text and "<link" not in resp.text
+    assert re.findall(r"<script[^>]*>", resp.text) == ['<script src="/i/-/copy.js" defer>']  # the copy buttons'
+    assert requests.get(f"{site.url}/i/-/copy.js").status_code == 200
+    csp = resp.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "script-src 'self';" in csp
     assert resp.headers["Cache-Control"] == "no-store" and resp.headers["Referrer-Policy"] == "no-referrer"
     imgs = re.findall(r'<img src="([^"]+)"', resp.text)
     assert sorted(imgs) == sorted(f"/i/{token}/qr/{story.links[n]['id']}.svg" for n in ("L1", "L2", "L3"))

@@ -54,6 +54,7 @@ def line_chart(
     y_format: Callable[[float], str],
     integer: bool = False,
     x_label: str = "Days since posting",
+    x_format: Callable[[float], str] | None = None,
 ) -> Markup:
     """An accessible SVG line chart (role img, <title> and <desc>) of `series` over days since posting."""
     xs = [x for s in series for x, _ in s.points]
@@ -84,7 +85,8 @@ def line_chart(
         )
     for x in x_ticks:
         out.append(f'<line class="tick-mark" x1="{sx(x)}" x2="{sx(x)}" y1="{TOP + ph}" y2="{TOP + ph + 5}"/>')
-        out.append(f'<text class="tick" x="{sx(x)}" y="{TOP + ph + 18}" text-anchor="middle">{_num(x)}</text>')
+        out.append(f'<text class="tick" x="{sx(x)}" y="{TOP + ph + 18}" text-anchor="middle">'
+                   f"{escape(x_format(x) if x_format else _num(x))}</text>")
     out += [
         f'<line class="axis" x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{TOP + ph}"/>',
         f'<line class="axis" x1="{LEFT}" x2="{LEFT + pw}" y1="{TOP + ph}" y2="{TOP + ph}"/>',
@@ -126,3 +128,25 @@ def line_chart(
         x += width + 12
     out.append("</svg>")
     return Markup("\n".join(out))
+
+
+def period_chart(chart_id: str, title: str, rows: Sequence[dict], time_zone: str) -> Markup:
+    """Clicks and conversions per day (or hour) of a series (tracker.reports.series), one point per
+    period; ticks name the periods (mm-dd, or HH:00 by hour)."""
+    hourly = bool(rows) and "T" in rows[0]["period"]
+    names = [row["period"][11:16] if hourly else row["period"][5:] for row in rows]
+
+    def line(metric: str, label: str, group: int) -> Series:
+        points = [(float(n), float(row[metric])) for n, row in enumerate(rows)]
+        tips = [f"{row['period']}: {row[metric]} {label.lower()}" for row in rows]
+        return Series(label, points, group, labels=tips)
+
+    clicks, conversions = sum(r["clicks"] for r in rows), sum(r["conversions"] for r in rows)
+    span = f"{rows[0]['period']} to {rows[-1]['period']}" if rows else "no dates"
+    description = (f"{'Hourly' if hourly else 'Daily'} clicks ({clicks} in all) and conversions ({conversions}) "
+                   f"from {span}, {time_zone} time; the table below lists every {'hour' if hourly else 'day'}.")
+    return line_chart(
+        chart_id, title, description, [line("clicks", "Clicks", 0), line("conversions", "Conversions", 1)],
+        "Count", lambda y: _num(y), integer=True, x_label=f"{'Hour' if hourly else 'Day'} ({time_zone})",
+        x_format=lambda x: names[int(x)] if 0 <= int(x) < len(names) and x == int(x) else "",
+    )  # fmt: skip

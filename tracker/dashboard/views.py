@@ -10,7 +10,7 @@ import csv
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -23,11 +23,11 @@ from werkzeug.exceptions import NotFound
 
 from tracker import api, csvsafe, keys, queues
 from tracker.dashboard import bp, fmt
-from tracker.dashboard.charts import Series, line_chart
+from tracker.dashboard.charts import Series, line_chart, period_chart
 from tracker.dashboard.signin import wants_json
 from tracker.engagement import model as engagement
 from tracker.influencers import with_tier
-from tracker.reports import ComparisonArgs, RangeArgs, model
+from tracker.reports import ComparisonArgs, RangeArgs, model, series
 from tracker.reports import names as report_names
 from tracker.tiers import TIERS
 
@@ -120,16 +120,85 @@ def overview() -> Any:
     for p in promos:
         totals.add(p.totals)
     tiers = {row["tier"]: row for row in model.summary(promos, "tier", {}, engagement.ranges(g.brand))}
+    daily, chart = period_series("campaign" if f.campaign else "brand", f.campaign, *chart_range(f), "overview-series",
+                                 "Clicks and conversions per day")  # fmt: skip
     return render_template(
         "dashboard/overview.html",
         **page_context(
             filters=f,
+            daily=daily,
+            daily_chart=chart,
             totals=totals.metrics(),
             unattributed=model.unattributed(_r(), g.brand, f.start, f.end),
             tiers=[tiers[t] for t in TIERS if t in tiers],
             expected_range=expected_range,
         ),
     )
+
+
+# -- series and breakdowns ------------------------------------------------------------------
+BREAKDOWNS = (("referrer", "By referrer"), ("country", "By country"), ("device", "By device type"),
+              ("browser", "By browser"), ("os", "By OS"))  # fmt: skip
+BREAKDOWN_TOP = 10
+
+
+def chart_range(f: Filters) -> tuple[date, date]:
+    """The filters' dates in the brand's time zone (default the last 30 days), at most a year of them."""
+    start, end = series.date_range(g.brand, f.start, f.end)
+    if (end - start).days >= series.MAX_DAYS:
+        start = end - timedelta(days=series.MAX_DAYS - 1)
+    return start, end
+
+
+def period_series(
+    by: str, subject_id: str | None, start: date, end: date, chart_id: str, title: str
+) -> tuple[dict[str, Any], Any]:
+    """A series (by hour for two days or less, else by day) and its chart."""
+    interval = "hour" if (end - start).days < series.HOURLY_MAX_DAYS else "day"
+    result = series.series(_r(), g.brand, by, subject_id, start, end, interval)
+    return result, period_chart(chart_id, title, result["rows"], result["time_zone"])
+
+
+def _subject_page(by: str, record: dict[str, Any], heading: str, promotion: dict[str, Any] | None) -> Any:
+    """The per-link or per-promotion page: its series chart and table, and its breakdown tables."""
+    f = read_filters(names=("from", "to"))
+    context = {"filters": f, "by": by, "record": record, "heading": heading, "promotion": promotion,
+               "fmt": fmt, "rolled_up_at": rolled_up_at()}  # fmt: skip
+    if f.errors:
+        return render_template("dashboard/subject.html", **context), 422
+    start, end = chart_range(f)
+    result, chart = period_series(by, record["id"], start, end, f"{by}-series", f"{heading}: clicks and conversions")
+    tables = [(title, series.breakdown(_r(), g.brand, by, record["id"], dim, start, end, BREAKDOWN_TOP))
+              for dim, title in BREAKDOWNS]  # fmt: skip
+    return render_template("dashboard/subject.html", **context, result=result, chart=chart, breakdowns=tables)
+
+
+def _promotion_label(promotion: dict[str, Any]) -> str:
+    who = api.store().get("influencer", promotion["influencer_id"]) or {}
+    camp = api.store().get("campaign", promotion["campaign_id"]) or {}
+    return f"@{who.get('handle', '?')} in {camp.get('name', '?')}"
+
+
+@bp.get("/links/<link_id>")
+def link_report(link_id: str) -> Any:
+    """One link: clicks and conversions per day, and where its clicks came from."""
+    link = api.store().get("link", link_id)
+    if link is None:
+        raise NotFound(f"link {link_id} not found")
+    promotion = api.store().get("promotion", link["promotion_id"])
+    from tracker.links import present
+
+    link = present([link])[0]
+    return _subject_page("link", link, f"Link {link['code']}", promotion)
+
+
+@bp.get("/promotions/<promotion_id>/report")
+def promotion_report(promotion_id: str) -> Any:
+    """One promotion (all its links, and its orders without a click): per day and breakdowns."""
+    promotion = api.store().get("promotion", promotion_id)
+    if promotion is None:
+        raise NotFound(f"promotion {promotion_id} not found")
+    return _subject_page("promotion", promotion, f"Promotion {_promotion_label(promotion)}", promotion)
 
 
 # -- influencers ----------------------------------------------------------------------------

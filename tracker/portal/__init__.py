@@ -11,7 +11,8 @@ from flask import Blueprint
 
 from tracker.errors import Blueprint as ApiBlueprint
 
-bp = Blueprint("portal", __name__, url_prefix="/i", template_folder="templates")
+bp = Blueprint("portal", __name__, url_prefix="/i", template_folder="templates", static_folder="static",
+               static_url_path="/-")  # /i/-/copy.js: no token has a "-" alone
 api_blp = ApiBlueprint(
     "portal_tokens",
     __name__,

@@ -10,6 +10,7 @@ is a 404 page. The form carries a CSRF token (flask-wtf's, bound to the session 
 from __future__ import annotations
 
 import io
+from datetime import date
 from typing import Any
 
 import segno
@@ -21,21 +22,24 @@ from wtforms.validators import ValidationError
 
 from tracker import links
 from tracker.brands.model import get_brand
+from tracker.dashboard.charts import period_chart
 from tracker.engagement import model as engagement
 from tracker.engagement.schemas import snapshot_schema
 from tracker.links import channels
 from tracker.portal import bp, model
+from tracker.reports import series
 from tracker.store import Store
 
 QR_SCALE = 8  # pixels per module: a 33-module code is 264 px with its border
 QR_BORDER = 4  # the quiet zone the QR standard asks for
 QR_ERROR = "m"
+REFERRERS_SHOWN = 5
 _HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
     "X-Robots-Tag": "noindex, nofollow",
     "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; "
+    "Content-Security-Policy": "default-src 'none'; img-src 'self'; script-src 'self'; style-src 'unsafe-inline'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
 }
 _MIMETYPES = {"svg": "image/svg+xml", "png": "image/png"}
@@ -66,14 +70,32 @@ def _page(
     cur = data.brand["currency"]
     reports = engagement.influencer_reports(_r(), data.brand["id"], [p.promotion_id for p in data.promotions])
     campaigns = {p.promotion_id: p.campaign for p in data.promotions}
+    start, end = _dates(data.brand)
+    daily = series.series(_r(), data.brand, "influencer", data.influencer["id"], start, end, "day")
+    chart = period_chart("daily", "Your clicks and conversions per day", daily["rows"], daily["time_zone"])
+    referrers = series.breakdown(_r(), data.brand, "influencer", data.influencer["id"], "referrer", start, end,
+                                 REFERRERS_SHOWN)  # fmt: skip
     html = render_template(
         "portal/page.html", page=data, token=token, format_money=model.format_money,
         money=lambda amount: model.format_money(amount, cur), channels=channels.SUGGESTED,
         csrf_token=generate_csrf(), form=form, made=request.args.get("made"), cap_reached=cap_reached(data.brand),
         reports=reports, campaign_of=campaigns, counts=engagement.COUNTS, metrics_form=metrics_form or {},
-        reported=request.args.get("reported"),
+        reported=request.args.get("reported"), daily=daily, chart=chart, referrers=referrers,
     )  # fmt: skip
     return Response(html, status, _HEADERS, mimetype="text/html")
+
+
+def _dates(brand: dict[str, Any]) -> tuple[date, date]:
+    """The page's days: `from` and `to` when given and sane (at most a year), else the last 30 in the
+    brand's time zone."""
+    try:
+        start, end = (date.fromisoformat(request.args[n]) if request.args.get(n) else None for n in ("from", "to"))
+    except ValueError:
+        start = end = None
+    start, end = series.date_range(brand, start, end)
+    if end < start or (end - start).days >= series.MAX_DAYS:
+        start, end = series.date_range(brand, None, None)
+    return start, end
 
 
 def cap_reached(brand: dict[str, Any]) -> str:
