@@ -25,7 +25,7 @@ test: $(BIN)/tracker
 # The README's screenshots (docs/screenshots/*.png), from the browser tests that take them.
 screenshots: $(BIN)/tracker
 	bash tests/ensure-chromium.sh
-	SCREENSHOTS=1 $(BIN)/pytest -q tests/test_dashboard.py -k "overview_numbers or comparison"
+	SCREENSHOTS=1 $(BIN)/pytest -q tests/test_dashboard.py tests/test_breakdowns.py -k "overview_numbers or comparison or per_link_page"
 
 bench: $(BIN)/tracker
 	bash bench/run.sh

@@ -16,6 +16,12 @@ at P / 10 and at P, the ratio (10 promotions as many: reports are read per promo
 10 is the expected, more would mean a cost growing faster than the promotions), and the time per
 promotion. Checked: the report's clicks and conversions equal what was generated.
 
+Then series and breakdowns as events grow: two more brands of P / 10 promotions over D days, the
+second with 10 times the clicks per day (N and 10N events, with referrers and countries), timed
+on the series (brand by day over D days, one promotion by day, one link by hour) and breakdown
+endpoints (brand by referrer, one promotion by country): flat is the goal (they read per link
+and day, never events), printed with the ratio.
+
 Environment: BENCH_PROMOTIONS (P, 200), BENCH_DAYS (D, 90), BENCH_REPORT_CALLS (10),
 BENCH_SEED (20261126). Exit 0 measured, 1 a count was wrong, 2 harness failure.
 Writes bench/results/reports.json.
@@ -70,8 +76,13 @@ def make_brand(r: redis.Redis, client: Any, n: int, days: int, tag: str, now: da
     return brand
 
 
-def load(r: redis.Redis, look: Any, brand: Brand, days: int, rng: random.Random) -> dict[str, int]:
-    """Clicks on every day of every promotion, and orders by code; returns what was generated."""
+REFERRERS = ("instagram.com", "l.instagram.com", "t.co", "www.tiktok.com", "youtube.com", "")
+COUNTRIES = ("US", "GB", "FR", "DE", "IN", "BR", "")
+
+
+def load(r: redis.Redis, look: Any, brand: Brand, days: int, rng: random.Random, density: int = 1) -> dict[str, int]:
+    """Clicks on every day of every promotion (2-8 a day, times `density`), and orders by code;
+    returns what was generated."""
     from tracker import clickid, keys
     from tracker.conversions.model import Order, record_order
 
@@ -82,13 +93,17 @@ def load(r: redis.Redis, look: Any, brand: Brand, days: int, rng: random.Random)
         for link in brand.links:
             for day in range(days, -1, -1):
                 start = now_ms - day * DAY_MS - DAY_MS + 60_000
-                for _ in range(rng.randrange(2, 9)):
+                for _ in range(rng.randrange(2, 9) * density):
                     ts = rng.randrange(start, min(start + DAY_MS, now_ms - 1_000))
                     bot = rng.random() < 0.1
                     ua = "facebookexternalhit/1.1" if bot else rng.choice(HUMAN_UAS)
                     visitor = f"{rng.randrange(2_000):032x}"
-                    pipe.xadd(stream, {"id": clickid.make(link.code, ts, SECRET_KEY.encode()), "l": link.link_id,
-                                       "p": link.promotion_id, "t": ts, "v": visitor, "ua": ua})  # fmt: skip
+                    event = {"id": clickid.make(link.code, ts, SECRET_KEY.encode()), "l": link.link_id,
+                             "p": link.promotion_id, "t": ts, "v": visitor, "ua": ua}  # fmt: skip
+                    for name, values in (("r", REFERRERS), ("cc", COUNTRIES)):
+                        if value := rng.choice(values):
+                            event[name] = value
+                    pipe.xadd(stream, event)
                     made["bot_hits" if bot else "clicks"] += 1
                 if rng.random() < 0.5:
                     at = datetime.fromtimestamp(rng.randrange(start, min(start + DAY_MS, now_ms - 1_000)) / 1000, UTC)
@@ -109,6 +124,52 @@ def measure(brand: Brand, calls: int, days: int) -> dict[str, Latency]:
         "comparison": "/api/v1/reports/comparison",
     }
     return {name: time_report(brand, path, calls) for name, path in paths.items()}
+
+
+def measure_breakdowns(brand: Brand, calls: int, days: int) -> dict[str, Latency]:
+    today = datetime.now(UTC).date()
+    span = f"from={(today - timedelta(days=days - 1)).isoformat()}&to={today.isoformat()}"
+    link = brand.links[0]
+    paths = {
+        "series_brand_by_day": f"/api/v1/reports/series?by=brand&{span}",
+        "series_promotion_by_day": f"/api/v1/reports/series?by=promotion&id={link.promotion_id}&{span}",
+        "series_link_by_hour": f"/api/v1/reports/series?by=link&id={link.link_id}&from={today - timedelta(days=1)}"
+                               f"&to={today}",
+        "breakdown_brand_referrer": f"/api/v1/reports/breakdown?by=brand&dimension=referrer&{span}",
+        "breakdown_promotion_country": f"/api/v1/reports/breakdown?by=promotion&id={link.promotion_id}"
+                                       f"&dimension=country&{span}",
+    }  # fmt: skip
+    return {name: time_report(brand, path, calls) for name, path in paths.items()}
+
+
+def events_growth(r: redis.Redis, client: Any, look: Any, n: int, days: int, calls: int, rng: random.Random,
+                  now: datetime) -> dict[str, Any]:  # fmt: skip
+    """Series and breakdowns of the same promotions with N and 10N events."""
+    from workers import rollup as job
+
+    steps = []
+    for density, tag in ((1, "ev1"), (10, "ev10")):
+        brand = make_brand(r, client, n, days, tag, now)
+        made = load(r, look, brand, days, rng, density)
+        totals = job.run(brand.id)
+        events = totals["clicks"] + totals["conversions"]
+        got, _ = brand.get(f"/api/v1/reports/series?by=brand&from={(now - timedelta(days=days + 1)).date()}"
+                           f"&to={now.date()}&interval=day")  # fmt: skip
+        ok = (got["totals"]["clicks"], got["totals"]["bot_hits"]) == (made["clicks"], made["bot_hits"])
+        timings = measure_breakdowns(brand, calls, days)
+        print(f"bench: {n} promotions, {events:,} events (series counts {'ok' if ok else 'WRONG'}): "
+              + ", ".join(f"{k} {v.median_ms:.1f} ms" for k, v in timings.items()), flush=True)  # fmt: skip
+        steps.append({"density": density, "events": events, "counts_ok": ok, "reports": timings})
+    one, ten = steps
+    print()
+    print(f"series and breakdowns, {n} promotions over {days} days, median of {calls} calls:")
+    print(f"{'':32}{one['events']:>10,} ev{ten['events']:>12,} ev{'ratio':>8}")
+    for name in one["reports"]:
+        a, b = one["reports"][name].median_ms, ten["reports"][name].median_ms
+        print(f"{name:32}{a:>10.1f} ms{b:>11.1f} ms{(b / a if a else 0):>8.2f}")
+    print("(events x10; a ratio near 1 is flat)")
+    return {"promotions": n, "days": days, "counts_ok": one["counts_ok"] and ten["counts_ok"],
+            "steps": [{**s, "reports": {k: asdict(v) for k, v in s["reports"].items()}} for s in steps]}  # fmt: skip
 
 
 def run(procs: Procs) -> int:
@@ -159,9 +220,12 @@ def run(procs: Procs) -> int:
         rows[name] = {"ratio": round(ratio, 2), "ms_per_promotion": round(per, 3)}
         print(f"{name:32}{at_base:>13.1f} ms{at_many:>13.1f} ms{ratio:>8.2f}{per:>9.2f} ms")
     print(f"(promotions x{many['promotions'] / base['promotions']:.0f}; a ratio near that is linear)")
+    growth = events_growth(r, client, look, max(1, promotions // 10), days, calls, rng, now)
+    ok = ok and growth["counts_ok"]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({
         "when": datetime.now(UTC).isoformat(timespec="seconds"), "code": code, "ratios": rows, "counts_ok": ok,
+        "breakdowns_as_events_grow": growth,
         "steps": [{**s, "reports": {k: asdict(v) for k, v in s["reports"].items()}} for s in steps],
     }, indent=2) + "\n")  # fmt: skip
     print(f"wrote {RESULTS.relative_to(ROOT)}")
