@@ -1,4 +1,4 @@
-"""tracker.db.aio: the redirect's pipelined XADDs under asyncio, against real Redis servers."""
+"""tracker.db.aio: the hot paths' pipelined commands and scripts under asyncio, against real Redis servers."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 import redis
 
 from tests.conftest import free_port
-from tracker import embedded
-from tracker.db import aio
+from tracker import embedded, keys
+from tracker.db import aio, scripts
 
 
 def test_concurrent_commands_share_one_connection_and_each_gets_its_own_reply(r, redis_url):
@@ -71,3 +71,24 @@ def test_a_redis_that_goes_away_fails_the_call_and_the_next_one_connects_again(t
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_a_script_runs_with_its_array_reply_parsed_and_is_loaded_again_after_a_script_flush(r, redis_url):
+    pipes = aio.Pipes(redis.Redis.from_url(redis_url))
+
+    def order(conversion_id: str) -> scripts.Call:
+        return scripts.record_order(
+            brand_id="b1", source="generic", order_id="o-1", conversion_id=conversion_id, record="{}", amount=100,
+            at_ms=1_700_000_000_000, event=[("kind", "order"), ("id", conversion_id)],
+        )  # fmt: skip
+
+    async def calls() -> list:
+        try:
+            first = await pipes.run(order("c1"))
+            r.script_flush()  # Redis restarted or flushed: NOSCRIPT, loaded on the same node, run again
+            return [first, await pipes.run(order("c2"))]
+        finally:
+            await pipes.close()
+
+    assert asyncio.run(calls()) == [(True, "c1"), (False, "c1")]  # the second is the same order: its id
+    assert r.hget(keys.order_index("b1"), "generic:o-1") == b"c1"

@@ -3,6 +3,7 @@ lost its last writes, a disk that refuses it (503), and its pruning."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -11,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +22,11 @@ import requests
 
 from tests import platforms
 from tests.conftest import SECRET, Api, base_config, free_port
-from tracker import create_app, create_wsgi
+from tracker import create_app, create_wsgi, embedded
+from tracker.brands.model import create_brand
 from tracker.cli import _web_args
 from tracker.conversions import replay_journal
-from tracker.journal import SEGMENT_SECONDS, Journal
+from tracker.journal import SEGMENT_SECONDS, Journal, JournalError
 
 TOKEN = "metrics-token"
 
@@ -119,12 +122,12 @@ def test_an_order_redis_lost_after_its_200_is_recorded_again_once(
     assert (row["conversions"], row["revenue"]) == (2, 1250 + 3000)
 
 
-@pytest.fixture
-def granian(redis_url: str, tmp_path: Path) -> Iterator[str]:
+@contextmanager
+def granian_on(redis_url: str, spool: Path, **config: str) -> Iterator[str]:
     """The web server as `tracker web` starts it (one worker, the ASGI bridge); its base URL."""
     port = free_port()
-    env = {**os.environ, "REDIS_URL": redis_url, "SECRET_KEY": SECRET, "SPOOL_DIR": str(tmp_path / "spool"),
-           "METRICS_TOKEN": TOKEN}  # fmt: skip
+    env = {**os.environ, "REDIS_URL": redis_url, "SECRET_KEY": SECRET, "SPOOL_DIR": str(spool),
+           "METRICS_TOKEN": TOKEN, **config}  # fmt: skip
     env = {k: v for k, v in env.items() if not k.startswith("GRANIAN_") and k != "PROMETHEUS_MULTIPROC_DIR"}
     proc = subprocess.Popen(_web_args("127.0.0.1", port, 1), env=env, stdout=subprocess.DEVNULL, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
@@ -143,6 +146,12 @@ def granian(redis_url: str, tmp_path: Path) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(15)
+
+
+@pytest.fixture
+def granian(redis_url: str, tmp_path: Path) -> Iterator[str]:
+    with granian_on(redis_url, tmp_path / "spool") as base:
+        yield base
 
 
 def journal_metric(base: str, name: str) -> float:
@@ -233,3 +242,77 @@ def test_concurrent_appends_share_fsyncs_and_lose_no_record(tmp_path):
     records = [rec for path in journal.segments() for rec in Journal.read(path)]
     assert sorted((rec["n"], rec["k"]) for rec in records) == [(n, k) for n in range(16) for k in range(10)]
     assert journal.fsyncs < 160
+
+
+def test_coroutines_appending_together_share_fsyncs_and_each_record_is_on_disk_when_its_await_returns(tmp_path):
+    journal = Journal(str(tmp_path), keep_seconds=30)
+
+    async def append(n: int) -> None:
+        await journal.append_async({"n": n})
+        assert n in {rec["n"] for path in journal.segments() for rec in Journal.read(path)}
+
+    async def burst() -> None:
+        await asyncio.gather(*(append(n) for n in range(50)))
+        journal.append({"n": 50})  # a thread's append still works beside the writer thread
+
+    asyncio.run(burst())
+    records = [rec["n"] for path in journal.segments() for rec in Journal.read(path)]
+    assert sorted(records) == list(range(51))
+    assert journal.fsyncs < 51
+
+
+def test_a_coroutines_append_the_disk_refuses_raises_journal_error(tmp_path):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    journal = Journal(str(blocker), keep_seconds=30)
+    with pytest.raises(JournalError):
+        asyncio.run(journal.append_async({"n": 1}))
+
+
+# -- orders on the event loop: a plainly valid delivery, its lookups cached, never leaves the loop ------
+def test_deliveries_on_the_loop_each_record_once_and_are_journaled_before_their_200(granian, new_brand, tmp_path):
+    shop = Brand(new_brand(base=granian), granian)
+    assert shop.order("warm").status_code == 200  # the caches filled (on a thread): the next ones stay on the loop
+    start = threading.Barrier(32)
+
+    def deliver(n: int) -> tuple[str, str]:
+        start.wait()
+        resp = shop.order(f"loop-{n // 2}")  # each order twice, at the same time
+        assert resp.status_code == 200, resp.text
+        assert f"loop-{n // 2}" in journaled_order_ids(tmp_path / "spool")  # on disk when the 200 came
+        return resp.json()["events"][0]["order_id"], resp.json()["events"][0]["outcome"]
+
+    with ThreadPoolExecutor(32) as pool:
+        answers = list(pool.map(deliver, range(32)))
+    assert sorted(answers) == sorted((f"loop-{n}", o) for n in range(16) for o in ("recorded", "duplicate"))
+    assert sorted(c["order_id"] for c in shop.conversions()) == sorted(["warm", *(f"loop-{n}" for n in range(16))])
+
+
+def test_an_order_on_the_loop_is_recorded_after_redis_forgot_its_scripts(granian, new_brand, r):
+    shop = Brand(new_brand(base=granian), granian)
+    assert shop.order("before-flush").status_code == 200
+    r.script_flush()  # a restarted Redis: NOSCRIPT, loaded again on the same connection
+    resp = shop.order("after-flush", amount=990)
+    assert resp.status_code == 200 and resp.json()["events"][0]["outcome"] == "recorded", resp.text
+    assert {c["order_id"]: c["amount"] for c in shop.conversions()} == {"before-flush": 1250, "after-flush": 990}
+
+
+def test_an_order_on_the_loop_while_redis_is_down_is_answered_503_and_acknowledged_nowhere(tmp_path):
+    port = free_port()
+    proc = embedded.start(port, persist=False)
+    try:
+        url = f"redis://127.0.0.1:{port}/0"
+        brand, key = create_brand(redis.Redis.from_url(url), "Down", "USD")
+        with granian_on(url, tmp_path / "spool", LINK_CACHE_SECONDS="60") as base:
+            shop = Brand(Api(base, brand, key), base)
+            assert shop.order("up").status_code == 200  # every lookup cached now
+            proc.terminate()
+            proc.wait(10)
+            resp = shop.order("down")
+            assert resp.status_code == 503, resp.text
+            assert resp.headers["Retry-After"] == "5"
+            assert requests.get(f"{base}/healthz").status_code == 200  # the worker still serves
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(10)

@@ -9,10 +9,13 @@ per worker process, as granian's WSGI interface did with one blocking thread. Ex
 A redirect runs tracker.redirect's own steps, but awaits its click's XADD on a pipelined
 connection (tracker/db/aio.py) rather than blocking the loop for the round trip: the worker serves
 the next redirects meanwhile, and the 302 still leaves only once Redis (or the spool) has the
-click. And the requests
-that carry orders (webhooks, conversions, postbacks): they wait for the journal's fsync, so they
-run on a pool of threads, and deliveries arriving together share one fsync (tracker/journal.py)
-instead of queueing behind each other's. What they touch is thread-safe: redis-py's pool and the
+click. A plainly valid webhook delivery of orders, every lookup in the process's caches, runs
+tracker.webhooks.fast's own steps on the loop too (`WebhookFront.ingest_async`), awaiting the
+journal's group commit and then its scripts on those connections: still fsync'd, then recorded,
+then 200. The other requests that carry orders (the rest of the webhooks, conversions,
+postbacks) wait for the journal's fsync blocking, so they run on a pool of threads, and
+deliveries arriving together share one fsync (tracker/journal.py) instead of queueing behind
+each other's. What they touch is thread-safe: redis-py's pool and the
 hot path's connections (tracker/db), dict caches, Flask's per-request contexts.
 """
 
@@ -34,6 +37,7 @@ from tracker import create_wsgi
 from tracker.db import aio
 from tracker.metrics import REDIRECT_BY_STATUS as REDIRECTS
 from tracker.redirect import Redirector, short_code
+from tracker.webhooks.fast import WebhookFront
 
 MAX_BODY = 2 * 1024 * 1024  # what Flask accepts (MAX_CONTENT_LENGTH); beyond it Flask answers 413
 ORDER_THREADS = 16  # per worker process: order deliveries in flight at once, sharing an fsync
@@ -54,20 +58,23 @@ class Bridge:
         self.wsgi = wsgi
         # The redirect's XADD is awaited on pipelined connections (tracker.db.aio), so the loop
         # serves other requests during the round trip; without them (TLS, another app) it blocks.
+        # The plainest webhook deliveries await their journal fsync and scripts the same way.
         redirector = wsgi if isinstance(wsgi, Redirector) else None
         data = redirector.db.data if redirector else None
-        self.redirector, self.clicks = (redirector, aio.Pipes(data)) if data and aio.supported(data) else (None, None)
+        self.redirector, self.pipes = (redirector, aio.Pipes(data)) if data and aio.supported(data) else (None, None)
+        front = redirector.app if self.redirector else None
+        self.webhooks = front if isinstance(front, WebhookFront) else None
         self.threads = threads
         self._pool: ThreadPoolExecutor | None = None
         self._pid = 0
 
     async def _redirect(self, environ: dict[str, Any], code: str, send: Send) -> None:
         """The redirect of tracker.redirect, its click's XADD awaited instead of blocking the loop."""
-        assert self.redirector is not None and self.clicks is not None
+        assert self.redirector is not None and self.pipes is not None
         status, headers, body, click = self.redirector.plan(environ, code, time.time())
         if click is not None:
             try:
-                await self.clicks.call(click[0], b"XADD", click[0], b"*", *click[1])
+                await self.pipes.call(click[0], b"XADD", click[0], b"*", *click[1])
             except redis.RedisError:
                 self.redirector.spool_click(*click)
         REDIRECTS[status[:3]].inc()
@@ -89,13 +96,22 @@ class Bridge:
             return await self._redirect(environ, code, send)
         length = environ.get("CONTENT_LENGTH", "")
         too_long = length.isdigit() and int(length) > MAX_BODY  # not read: Flask answers 413 from the length
+        body = b""
         if not too_long and (length not in ("", "0") or "HTTP_TRANSFER_ENCODING" in environ):
             body = await _read(receive, MAX_BODY + 1)
             if len(body) > MAX_BODY:  # chunked and too long: stopped reading, Flask answers 413
                 environ["CONTENT_LENGTH"] = str(len(body))
             environ["wsgi.input"] = io.BytesIO(body)
 
-        if carries_orders(environ["REQUEST_METHOD"], environ["PATH_INFO"]):
+        path = environ["PATH_INFO"]
+        whole = bool(body) and length == str(len(body))
+        if self.webhooks and whole and environ["REQUEST_METHOD"] == "POST" and path.startswith("/webhooks/"):
+            if result := await self.webhooks.ingest_async(path, environ, body, self.pipes):
+                headers, payload = self.webhooks.ok(path, result)
+                head = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+                await send({"type": "http.response.start", "status": 200, "headers": head})
+                return await send({"type": "http.response.body", "body": payload})
+        if carries_orders(environ["REQUEST_METHOD"], path):
             environ["wsgi.multithread"] = True
             head, body = await asyncio.get_running_loop().run_in_executor(self.pool(), _whole, self.wsgi, environ)
             await send({"type": "http.response.start", "status": head[0], "headers": head[1]})

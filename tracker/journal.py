@@ -10,11 +10,16 @@ Files are per host and process, in segments started every few seconds:
 its start, so a segment is wholly older than `keep` seconds once `start + SEGMENT_SECONDS + keep`
 has passed; it is then deleted (`keep` must exceed Redis's fsync lag). `append` blocks until its
 record is fsync'd; threads appending together share one write and one fsync (group commit): the
-first waiting thread writes everyone's pending records, the others wait for it.
+first waiting thread writes everyone's pending records, the others wait for it. `append_async`
+is the same for a coroutine on an event loop (the ASGI webhook path): its record joins the
+pending batch and it awaits the batch's fsync without blocking the loop; when no thread is there
+to lead, the journal's writer thread writes the batch and settles the coroutines' futures on
+their loops.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -37,12 +42,30 @@ class JournalError(Exception):
 
 
 class _Batch:
-    __slots__ = ("lines", "done", "error")
+    __slots__ = ("lines", "done", "error", "futures")
 
     def __init__(self) -> None:
         self.lines: list[bytes] = []
         self.done = False
         self.error: OSError | None = None
+        self.futures: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []  # append_async's
+
+    def settle(self) -> None:
+        """Resolve the coroutines waiting for this batch (on their loops' threads), once it is done."""
+        by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+        for loop, future in self.futures:
+            by_loop.setdefault(loop, []).append(future)
+        for loop, futures in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_settle, futures, self.error)
+            except RuntimeError:
+                pass  # that loop is closed: nobody waits any more
+
+
+def _settle(futures: list[asyncio.Future[None]], error: OSError | None) -> None:
+    for future in futures:
+        if not future.done():
+            future.set_exception(error) if error is not None else future.set_result(None)
 
 
 class Journal:
@@ -56,6 +79,7 @@ class Journal:
         self._writing = False  # a leader is writing a batch
         self._fd: int | None = None
         self._started = 0.0  # when the current segment started (clock seconds)
+        self._writer_pid = 0  # the process whose writer thread runs (a forked child starts its own)
 
     def append(self, record: dict[str, Any]) -> None:
         """Write one record and return once it is fsync'd; JournalError if the disk refused it."""
@@ -67,18 +91,49 @@ class Journal:
                 if self._writing:
                     self._cond.wait()
                     continue
-                self._writing, leading, self._open = True, self._open, _Batch()
-                self._cond.release()
-                try:
-                    self._write(leading.lines)
-                except OSError as exc:
-                    leading.error = exc
-                finally:
-                    self._cond.acquire()
-                    leading.done, self._writing = True, False
-                    self._cond.notify_all()
+                self._lead()
         if batch.error is not None:
             raise JournalError(f"order journal in {self.dir}: {batch.error}") from batch.error
+
+    async def append_async(self, record: dict[str, Any]) -> None:
+        """`append` for a coroutine: returns once the record is fsync'd, the loop free meanwhile."""
+        line = (json.dumps(record, separators=(",", ":")) + "\n").encode()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        with self._cond:
+            if self._writer_pid != os.getpid():
+                self._writer_pid = os.getpid()
+                threading.Thread(target=self._writer, name="journal", daemon=True).start()
+            self._open.lines.append(line)
+            self._open.futures.append((loop, future))
+            self._cond.notify_all()
+        try:
+            await future
+        except OSError as exc:
+            raise JournalError(f"order journal in {self.dir}: {exc}") from exc
+
+    def _writer(self) -> None:
+        """The writer thread: leads every batch that has coroutines waiting and no thread leading."""
+        with self._cond:
+            while True:
+                if self._writing or not self._open.futures:
+                    self._cond.wait()
+                    continue
+                self._lead()
+
+    def _lead(self) -> None:
+        """Write the pending batch (called holding the lock, which is released for the write)."""
+        self._writing, leading, self._open = True, self._open, _Batch()
+        self._cond.release()
+        try:
+            self._write(leading.lines)
+        except OSError as exc:
+            leading.error = exc
+        finally:
+            self._cond.acquire()
+            leading.done, self._writing = True, False
+            self._cond.notify_all()
+        leading.settle()
 
     def _write(self, lines: list[bytes]) -> None:
         """One write and one fsync for a batch (only the leader is here)."""

@@ -67,3 +67,21 @@ class Lookups:
             return raw.decode() if raw else None
 
         return self._get(("discount", brand_id, code.upper()), load)
+
+
+class NotCached(Exception):
+    """A cache-only lookup had nothing fresh in the cache (the caller asks Redis another way)."""
+
+
+class CacheOnly(Lookups):
+    """`look`'s lookups answered from its cache alone (the same cache): a miss raises NotCached
+    instead of asking Redis, so an event loop never blocks on one (the ASGI webhook path)."""
+
+    def __init__(self, look: Lookups):
+        self.db, self.r, self.ttl, self._cache = look.db, look.r, look.ttl, look._cache
+
+    def _get(self, key: tuple, load: Callable[[], Any]) -> Any:
+        hit = self._cache.get(key)
+        if hit is None or hit[0] <= time.monotonic():
+            raise NotCached(key)
+        return hit[1]

@@ -3,7 +3,6 @@ each conversion with the explanation of its attribution."""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from datetime import datetime
 from typing import Any
@@ -35,15 +34,29 @@ def ingest(
     the journal, fsync'd, before Redis records them (JournalError if the disk refuses): whatever
     this answers can be replayed after Redis lost its last second. None: a replay of the journal."""
     if journal is not None and events:
-        journal.append({"brand": brand["id"], "events": [_journaled(event) for event in events]})
+        journal.append(journal_record(brand, events))
+    outcomes: list[tuple[Any, str | None]] = [
+        model.record_order(look, brand, event, secrets) if isinstance(event, model.Order)
+        else model.record_refund(look, brand, event)
+        for event in events
+    ]  # fmt: skip
+    return answer(events, outcomes)
+
+
+def journal_record(brand: dict[str, Any], events: list[model.Order | model.Refund]) -> dict[str, Any]:
+    """What the journal keeps of a delivery: its brand and its events."""
+    return {"brand": brand["id"], "events": [_journaled(event) for event in events]}
+
+
+def answer(events: list[model.Order | model.Refund], outcomes: list[tuple[Any, str | None]]) -> dict[str, Any]:
+    """What `ingest` answers, from each event's recording: (created, id) of an order, (outcome, id)
+    of a refund."""
     results = []
-    for event in events:
+    for event, (outcome, cid) in zip(events, outcomes, strict=True):
         if isinstance(event, model.Order):
-            created, cid = model.record_order(look, brand, event, secrets)
-            outcome = "recorded" if created else "duplicate"
+            outcome = "recorded" if outcome else "duplicate"
             results.append({"kind": "order", "order_id": event.order_id, "outcome": outcome, "conversion_id": cid})
         else:
-            outcome, cid = model.record_refund(look, brand, event)
             results.append({"kind": "refund", "order_id": event.order_id, "refund_id": event.refund_id,
                             "outcome": outcome, "conversion_id": cid})  # fmt: skip
     return {"status": "processed" if results else "ignored", "events": results}
@@ -63,8 +76,8 @@ def ingest_here(events: list[model.Order | model.Refund], brand: dict[str, Any])
 
 
 def _journaled(event: model.Order | model.Refund) -> dict[str, Any]:
-    """An event as JSON: its dataclass fields, times as ISO 8601, amounts as integers."""
-    fields = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in dataclasses.asdict(event).items()}
+    """An event as JSON: its dataclass fields (read, not deep-copied), times as ISO 8601, amounts as integers."""
+    fields = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in vars(event).items()}
     return {"kind": "order" if isinstance(event, model.Order) else "refund", **fields}
 
 

@@ -176,7 +176,14 @@ def attribute(look: Lookups, brand: dict[str, Any], order: Order, secrets: list[
 def record_order(look: Lookups, brand: dict[str, Any], order: Order, secrets: list[bytes]) -> tuple[bool, str]:
     """Store the order and its attribution once (the script decides, atomically); returns
     (created, conversion id)."""
-    b = brand["id"]
+    return look.db.run(order_call(look, brand, order, secrets))
+
+
+def order_call(
+    look: Lookups, brand: dict[str, Any], order: Order, secrets: list[bytes]
+) -> scripts.Call[tuple[bool, str]]:
+    """`record_order`'s script call, attribution decided: run it blocking (`tracker.db`) or awaited
+    (`tracker.db.aio.Pipes.run`)."""
     decision = attribute(look, brand, order, secrets)
     conversion_id = api.new_id()
     record = {
@@ -209,11 +216,9 @@ def record_order(look: Lookups, brand: dict[str, Any], order: Order, secrets: li
         if click
         else "",
     }
-    return look.db.run(
-        scripts.record_order(
-            brand_id=b, source=order.source, order_id=order.order_id, conversion_id=conversion_id,
-            record=json.dumps(record), amount=order.amount, at_ms=ts, event=list(event.items()),
-        )
+    return scripts.record_order(
+        brand_id=brand["id"], source=order.source, order_id=order.order_id, conversion_id=conversion_id,
+        record=json.dumps(record), amount=order.amount, at_ms=ts, event=list(event.items()),
     )  # fmt: skip
 
 

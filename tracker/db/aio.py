@@ -1,4 +1,4 @@
-"""The redirect's XADD under asyncio: the commands of many requests in flight on one connection.
+"""The hot paths' Redis under asyncio: the commands of many requests in flight on one connection.
 
 granian serves the app through `tracker.asgi` on one asyncio loop per worker process. A blocking
 XADD there holds every other request of the worker for the whole round trip; here each redirect
@@ -7,18 +7,22 @@ Redis answers a connection's commands in order, so replies are matched first in,
 connection that fails or times out fails every command still in flight (their redirects spool
 their clicks, as on the blocking path) and the next command connects again. One connection per
 node: on Redis Cluster the command goes to the primary that owns its key's slot (`node`), and
-again where a MOVED or ASK reply says when the slot moves.
+again where a MOVED or ASK reply says when the slot moves. The redirect sends its click's XADD
+here, the webhook's native path its order's script (`Pipes.run`).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import Any
+from typing import Any, TypeVar
 
 import redis
+from redis.exceptions import NoScriptError
 
-from tracker.db import ASKING, REDIRECTS, command, node, redirection
+from tracker.db import ASKING, REDIRECTS, Call, command, node, redirection
+
+T = TypeVar("T")
 
 
 class Pipe:
@@ -30,9 +34,10 @@ class Pipe:
         self.writer: asyncio.StreamWriter | None = None
         self.waiting: deque[asyncio.Future[Any]] = deque()
         self.connecting: asyncio.Future[None] | None = None
+        self.outgoing: list[bytes] = []  # commands of this loop iteration, written together when it ends
 
     async def call(self, packed: bytes, asking: bool = False) -> Any:
-        """Send one packed command, return its reply (bytes, int or None); raises redis errors.
+        """Send one packed command, return its reply (bytes, int, None or a list); raises redis errors.
         `asking`: ASKING goes first, in the same write (no other command gets between them)."""
         if self.writer is None:
             await self._connect()
@@ -42,14 +47,27 @@ class Pipe:
             flag.add_done_callback(lambda f: f.exception())  # its +OK is not awaited
             self.waiting.append(flag)
             packed = ASKING + packed
-        reply = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        reply = loop.create_future()
         self.waiting.append(reply)
-        self.writer.write(packed)
+        writer = self.writer
+        if not self.outgoing:  # requests resumed together (a journal batch) share one write
+            loop.call_soon(self._flush)
+        self.outgoing.append(packed)
+        # No answer in time: the connection is dropped, failing this command and all behind it.
+        timer = loop.call_later(self.timeout, self._expire, writer)
         try:
-            return await asyncio.wait_for(asyncio.shield(reply), self.timeout)
-        except TimeoutError:
-            self._fail(self.writer, redis.TimeoutError("Redis did not answer in time"))
-            raise redis.TimeoutError("Redis did not answer in time") from None
+            return await reply  # cancelled (the client went away): its reply is still read, and dropped
+        finally:
+            timer.cancel()
+
+    def _flush(self) -> None:
+        data, self.outgoing = b"".join(self.outgoing), []
+        if data and self.writer is not None:
+            self.writer.write(data)
+
+    def _expire(self, writer: asyncio.StreamWriter) -> None:
+        self._fail(writer, redis.TimeoutError("Redis did not answer in time"))
 
     async def _connect(self) -> None:
         """Open the connection (once, however many requests wait for it), AUTH and SELECT ahead."""
@@ -87,21 +105,7 @@ class Pipe:
         """Hand each reply to the oldest command waiting for one."""
         try:
             while True:
-                line = await reader.readline()
-                if not line.endswith(b"\r\n"):
-                    raise redis.ConnectionError("Redis closed the connection")
-                kind, rest = line[:1], line[1:-2]
-                if kind == b"$":
-                    size = int(rest)
-                    value: Any = (await reader.readexactly(size + 2))[:-2] if size >= 0 else None
-                elif kind == b"+":
-                    value = rest
-                elif kind == b":":
-                    value = int(rest)
-                elif kind == b"-":
-                    value = redis.ResponseError(rest.decode(errors="replace"))
-                else:  # nothing the commands sent here answer (arrays, RESP3): not ours to parse
-                    raise redis.ConnectionError(f"unexpected reply from Redis: {line[:40]!r}")
+                value = await _reply(reader)
                 reply = self.waiting.popleft()
                 if not reply.done():
                     (reply.set_exception if isinstance(value, Exception) else reply.set_result)(value)
@@ -118,13 +122,36 @@ class Pipe:
     def _fail(self, writer: asyncio.StreamWriter, error: redis.RedisError) -> None:
         """Drop the connection: every command still in flight on it fails."""
         if self.writer is writer:
-            self.writer = None
+            self.writer, self.outgoing = None, []
             waiting, self.waiting = self.waiting, deque()
             for reply in waiting:
                 if not reply.done():
                     reply.set_exception(error)
                     reply.exception()
         writer.close()
+
+
+async def _reply(reader: asyncio.StreamReader) -> Any:
+    """One RESP2 reply: bytes, int, None, a list of these (a script's table), or the error Redis
+    said (NoScriptError for NOSCRIPT), returned, not raised."""
+    line = await reader.readline()
+    if not line.endswith(b"\r\n"):
+        raise redis.ConnectionError("Redis closed the connection")
+    kind, rest = line[:1], line[1:-2]
+    if kind == b"$":
+        size = int(rest)
+        return (await reader.readexactly(size + 2))[:-2] if size >= 0 else None
+    if kind == b":":
+        return int(rest)
+    if kind == b"+":
+        return rest
+    if kind == b"*":
+        size = int(rest)
+        return [await _reply(reader) for _ in range(size)] if size >= 0 else None
+    if kind == b"-":
+        text = rest.decode(errors="replace")
+        return (NoScriptError if text.startswith("NOSCRIPT") else redis.ResponseError)(text)
+    raise redis.ConnectionError(f"unexpected reply from Redis: {line[:40]!r}")  # RESP3: not ours to parse
 
 
 def supported(r: redis.Redis) -> bool:
@@ -152,6 +179,17 @@ class Pipes:
             except redis.ResponseError as exc:
                 client, asking = redirection(self.r, key, exc)
         return await self._pipe(client).call(packed, asking)
+
+    async def run(self, call: Call[T]) -> T:
+        """Run a script on the node of its first key (`tracker.db.run`'s rule: EVALSHA; on NOSCRIPT,
+        SCRIPT LOAD on that same node and EVALSHA again)."""
+        key = call.keys[0]
+        evalsha = (b"EVALSHA", call.script.sha, len(call.keys), *call.keys, *call.args)
+        try:
+            return call.parse(await self.call(key, *evalsha))
+        except NoScriptError:
+            await self.call(key, b"SCRIPT", b"LOAD", call.script.source)
+            return call.parse(await self.call(key, *evalsha))
 
     def _pipe(self, client: redis.Redis) -> Pipe:
         kwargs = client.connection_pool.connection_kwargs
