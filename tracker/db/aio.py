@@ -63,8 +63,12 @@ class Pipe:
 
     def _flush(self) -> None:
         data, self.outgoing = b"".join(self.outgoing), []
-        if data and self.writer is not None:
-            self.writer.write(data)
+        writer = self.writer
+        if data and writer is not None:
+            try:
+                writer.write(data)
+            except Exception as exc:  # a broken pipe, as the loop's own error type (granian's: RuntimeError)
+                self._fail(writer, redis.ConnectionError(f"cannot write to Redis: {exc}"))
 
     def _expire(self, writer: asyncio.StreamWriter) -> None:
         self._fail(writer, redis.TimeoutError("Redis did not answer in time"))
@@ -79,7 +83,7 @@ class Pipe:
             opening = (asyncio.open_unix_connection(kw["path"]) if kw.get("path")
                        else asyncio.open_connection(kw.get("host", "127.0.0.1"), kw.get("port", 6379)))  # fmt: skip
             reader, writer = await asyncio.wait_for(opening, kw.get("socket_connect_timeout") or 0.5)
-        except (OSError, TimeoutError) as exc:
+        except Exception as exc:  # refused, timed out, or the loop's own error type for either
             failure = redis.ConnectionError(f"cannot connect to Redis: {exc}")
             self.connecting.set_exception(failure)
             self.connecting.exception()  # retrieved: no "never retrieved" warning when nobody else waits
@@ -109,7 +113,8 @@ class Pipe:
                 reply = self.waiting.popleft()
                 if not reply.done():
                     (reply.set_exception if isinstance(value, Exception) else reply.set_result)(value)
-        except (OSError, EOFError, asyncio.IncompleteReadError, redis.RedisError, ValueError, IndexError) as exc:
+        except Exception as exc:  # any: a reader that died silently would leave every later command
+            # waiting for its timeout (granian's loop reports a broken pipe as a RuntimeError)
             error = exc if isinstance(exc, redis.RedisError) else redis.ConnectionError(str(exc) or type(exc).__name__)
             self._fail(writer, error)
 
