@@ -228,7 +228,7 @@ def test_each_child_sigkilled_under_load_comes_back_and_every_302_is_counted_onc
         load.stop.set()
         load.thread.join(10)
     assert load.other == [], f"answers other than 302 under load: {sorted(set(load.other))}"
-    assert load.timeouts <= 2, f"{load.timeouts} redirects got no answer within 5 s"
+    assert load.timeouts == 0, f"{load.timeouts} redirects got no answer within 5 s"
 
     # Every 302 has its click counted, once; a request cut by a killed web worker may have one too.
     r = redis.Redis(port=service.redis_port)
