@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from markupsafe import Markup, escape
 
 WIDTH, HEIGHT = 600, 360
-LEFT, RIGHT, TOP, BOTTOM = 78, 16, 14, 104
+LEFT, RIGHT, TOP, BOTTOM = 78, 36, 14, 104  # RIGHT: room for half of the last x label
 
 
 @dataclass
