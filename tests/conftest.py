@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import subprocess
 import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +22,7 @@ from werkzeug.serving import make_server
 
 from tracker import create_wsgi, db, embedded, queues
 from tracker.brands.model import create_brand
+from tracker.cli import _web_args
 
 SECRET = "test-secret-key"
 
@@ -127,6 +133,38 @@ def base_config(redis_url: str, tmp: str, **extra: Any) -> dict[str, Any]:
         "TESTING": True,
         **extra,
     }
+
+
+@contextmanager
+def served(redis_url: str, spool: Path, workers: int = 1, **config: str) -> Iterator[str]:
+    """The web server as `tracker web` starts it (granian, the ASGI bridge) on a free port, with
+    `config` on top of this process's environment (less its granian and metrics settings); its
+    base URL once /healthz answers."""
+    port = free_port()
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("GRANIAN_") and k != "PROMETHEUS_MULTIPROC_DIR"}
+    env = {**environ, "REDIS_URL": redis_url, "SECRET_KEY": SECRET, "SPOOL_DIR": str(spool), **config}
+    proc = subprocess.Popen(_web_args("127.0.0.1", port, workers), env=env, stdout=subprocess.DEVNULL,
+                            start_new_session=True)  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, "granian exited"
+            try:
+                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, "granian did not answer"
+            time.sleep(0.1)
+        yield base
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 class LiveServer:

@@ -12,7 +12,6 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +20,9 @@ import redis
 import requests
 
 from tests import platforms
-from tests.conftest import SECRET, Api, base_config, free_port
+from tests.conftest import SECRET, Api, base_config, free_port, served
 from tracker import create_app, create_wsgi, embedded
 from tracker.brands.model import create_brand
-from tracker.cli import _web_args
 from tracker.conversions import replay_journal
 from tracker.journal import SEGMENT_SECONDS, Journal, JournalError
 
@@ -122,35 +120,9 @@ def test_an_order_redis_lost_after_its_200_is_recorded_again_once(
     assert (row["conversions"], row["revenue"]) == (2, 1250 + 3000)
 
 
-@contextmanager
-def granian_on(redis_url: str, spool: Path, **config: str) -> Iterator[str]:
-    """The web server as `tracker web` starts it (one worker, the ASGI bridge); its base URL."""
-    port = free_port()
-    env = {**os.environ, "REDIS_URL": redis_url, "SECRET_KEY": SECRET, "SPOOL_DIR": str(spool),
-           "METRICS_TOKEN": TOKEN, **config}  # fmt: skip
-    env = {k: v for k, v in env.items() if not k.startswith("GRANIAN_") and k != "PROMETHEUS_MULTIPROC_DIR"}
-    proc = subprocess.Popen(_web_args("127.0.0.1", port, 1), env=env, stdout=subprocess.DEVNULL, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, "granian exited"
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert time.monotonic() < deadline, "granian did not answer"
-            time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(15)
-
-
 @pytest.fixture
 def granian(redis_url: str, tmp_path: Path) -> Iterator[str]:
-    with granian_on(redis_url, tmp_path / "spool") as base:
+    with served(redis_url, tmp_path / "spool", METRICS_TOKEN=TOKEN) as base:
         yield base
 
 
@@ -303,7 +275,7 @@ def test_an_order_on_the_loop_while_redis_is_down_is_answered_503_and_acknowledg
     try:
         url = f"redis://127.0.0.1:{port}/0"
         brand, key = create_brand(redis.Redis.from_url(url), "Down", "USD")
-        with granian_on(url, tmp_path / "spool", LINK_CACHE_SECONDS="60") as base:
+        with served(url, tmp_path / "spool", METRICS_TOKEN=TOKEN, LINK_CACHE_SECONDS="60") as base:
             shop = Brand(Api(base, brand, key), base)
             assert shop.order("up").status_code == 200  # every lookup cached now
             proc.terminate()

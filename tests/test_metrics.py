@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
 from tests import platforms
-from tests.conftest import SECRET, Api, free_port
+from tests.conftest import SECRET, Api, served
 from tracker import queues
 from tracker.brands.model import create_brand
 
@@ -51,19 +49,6 @@ def test_metrics_are_off_without_a_token_and_need_it_when_set(server, make_serve
     assert "tracker_redirects_total" in ok.text
 
 
-def wait_http(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stdout.read() if proc.stdout else "web server exited"
-        try:
-            if requests.get(url, timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"{url} did not answer within {timeout} s")
-
-
 @pytest.mark.slow
 def test_metrics_add_up_over_web_workers_and_the_roll_up(r, redis_url, tmp_path):
     """Two granian workers and an RQ worker count into one multi-process directory: a scrape
@@ -71,16 +56,8 @@ def test_metrics_add_up_over_web_workers_and_the_roll_up(r, redis_url, tmp_path)
     and classification cache."""
     multiproc = tmp_path / "metrics"
     multiproc.mkdir()
-    port = free_port()
-    env = {**os.environ, "REDIS_URL": redis_url, "SECRET_KEY": SECRET, "METRICS_TOKEN": "scrape-me",
-           "PROMETHEUS_MULTIPROC_DIR": str(multiproc), "SPOOL_DIR": str(tmp_path / "spool")}  # fmt: skip
-    web = subprocess.Popen(
-        [sys.executable, "-m", "tracker", "web", "--port", str(port), "--workers", "2"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(f"{base}/healthz", web)
+    env = {"METRICS_TOKEN": "scrape-me", "PROMETHEUS_MULTIPROC_DIR": str(multiproc)}
+    with served(redis_url, tmp_path / "spool", workers=2, **env) as base:
         brand, key = create_brand(r, "Metered", "USD")
         api = Api(base, brand, key)
         link = api.link()
@@ -121,7 +98,8 @@ def test_metrics_add_up_over_web_workers_and_the_roll_up(r, redis_url, tmp_path)
         assert sample(text, "tracker_rollup_oldest_unprocessed_seconds", **lag) > 0
 
         queues.enqueue(r, queues.ROLLUP)
-        worker = subprocess.run([sys.executable, "-m", "tracker", "worker", "--burst"], env=env,
+        worker_env = {**os.environ, "REDIS_URL": redis_url, "SECRET_KEY": SECRET, **env}
+        worker = subprocess.run([sys.executable, "-m", "tracker", "worker", "--burst"], env=worker_env,
                                 capture_output=True, text=True, timeout=120)  # fmt: skip
         assert worker.returncode == 0, worker.stdout + worker.stderr
         text = scrape()
@@ -131,14 +109,6 @@ def test_metrics_add_up_over_web_workers_and_the_roll_up(r, redis_url, tmp_path)
         assert sample(text, "tracker_rollup_job_duration_seconds_count") == 1
         assert sample(text, "tracker_useragent_classifications_total", cache="miss") >= 1
         assert sample(text, "tracker_useragent_classifications_total", cache="hit") >= sent - 2
-    finally:
-        os.killpg(web.pid, signal.SIGTERM)
-        try:
-            web.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(web.pid, signal.SIGKILL)
-            web.wait()
-        web.stdout.close()
 
 
 def test_spool_gauge_counts_lines_of_every_spool_file(tmp_path: Path):

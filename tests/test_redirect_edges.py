@@ -4,16 +4,12 @@ are not ASCII, the last over HTTP to the real served stack (granian, as `tracker
 from __future__ import annotations
 
 import http.client
-import os
-import subprocess
-import time
 from collections.abc import Iterator
 
 import pytest
 import requests
 
-from tests.conftest import SECRET, Api, free_port
-from tracker.cli import _web_args
+from tests.conftest import Api, served
 from workers import archive
 
 ANDROID = "Mozilla/5.0 (Linux; U; Android 4.0.3; pt-br; GT-I9100 Build/IML74K) AppleWebKit/534.30 (KHTML, like Gecko) "
@@ -33,26 +29,8 @@ AGENTS = [
 @pytest.fixture(scope="module")
 def granian(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The web server as `tracker web` starts it (one worker), on a free port; its base URL."""
-    port = free_port()
-    env = {**os.environ, "REDIS_URL": redis_url, "SECRET_KEY": SECRET, "SPOOL_DIR": str(tmp_path_factory.mktemp("sp"))}
-    env = {k: v for k, v in env.items() if not k.startswith("GRANIAN_")}
-    proc = subprocess.Popen(_web_args("127.0.0.1", port, 1), env=env, stdout=subprocess.DEVNULL, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, "granian exited"
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert time.monotonic() < deadline, "granian did not answer"
-            time.sleep(0.1)
+    with served(redis_url, tmp_path_factory.mktemp("sp")) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(15)
 
 
 def raw_click(base: str, code: str, user_agent: bytes) -> int:
