@@ -57,19 +57,8 @@ def free_cluster_port() -> int:
     """A free port whose cluster bus port (+10000) is free too."""
     while True:
         port = free_port()
-        if port + 10000 <= 65535 and embedded_free(port + 10000):
+        if port + 10000 <= 65535 and embedded.port_free(port + 10000):
             return port
-
-
-def embedded_free(port: int) -> bool:
-    import socket
-
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def start_cluster(procs: Procs) -> tuple[str, redis.RedisCluster, dict[int, int]]:

@@ -40,9 +40,8 @@ def free_cluster_ports(n: int) -> list[int]:
         port = free_port()
         if port + 10000 > 65535 or port in ports:
             continue
-        with socket.socket() as bus:
-            if bus.connect_ex(("127.0.0.1", port + 10000)) != 0:
-                ports.append(port)
+        if embedded.port_free(port + 10000):
+            ports.append(port)
     return ports
 
 

@@ -9,7 +9,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ import requests
 from click.testing import CliRunner
 
 from tests.conftest import free_cluster_ports, free_port
-from tracker import create_app, db, keys
+from tracker import create_app, db, embedded, keys
 from tracker.brands.model import create_brand
 from tracker.cli import main
 from tracker.db import aio
@@ -220,14 +219,7 @@ def free_run_ports() -> int:
     while True:
         p = free_cluster_ports(1)[0]
         wanted = [p, p + 1, p + 2, p + 3, p + 10001, p + 10002, p + 10003]
-        if wanted[-1] <= 65535 and all(_free(q) for q in wanted):
+        if wanted[-1] <= 65535 and all(embedded.port_free(q) for q in wanted):
             return p
 
 
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True

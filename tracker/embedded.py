@@ -110,6 +110,16 @@ def start(
 SLOTS = 16384
 
 
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether `port` can be bound now (a cluster node also needs `port + 10000`, its bus)."""
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def form_cluster(ports: list[int], host: str = "127.0.0.1", timeout: float = 30.0) -> None:
     """Make the cluster nodes on `ports` (started, empty or not) one cluster of as many primaries: each
     meets the first (CLUSTER MEET) and gets its share of the slots (CLUSTER ADDSLOTS), then wait
