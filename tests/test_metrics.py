@@ -111,9 +111,16 @@ def test_metrics_add_up_over_web_workers_and_the_roll_up(r, redis_url, tmp_path)
         assert sample(text, "tracker_useragent_classifications_total", cache="hit") >= sent - 2
 
 
-def test_spool_gauge_counts_lines_of_every_spool_file(tmp_path: Path):
-    from tracker.metrics import spool_lines
+def test_spool_gauges_count_lines_of_every_spool_file(tmp_path: Path):
+    from tracker.metrics import StorageCollector
 
     (tmp_path / "clicks-a-1.jsonl").write_bytes(b'{"s":1}\n{"s":2}\n')
     (tmp_path / "clicks-b-2.replay-c-3-99").write_bytes(b'{"s":3}\n')
-    assert spool_lines(tmp_path) == 3 and spool_lines(tmp_path / "missing") == 0
+    (tmp_path / "failed-clicks-a-1.jsonl").write_bytes(b'{"s":4}\n')
+
+    def gauges(directory: Path) -> dict[str, float]:
+        collector = StorageCollector(None, str(directory))  # type: ignore[arg-type]
+        return {m.name: m.samples[0].value for m in collector.spool_gauges()}
+
+    assert gauges(tmp_path) == {"tracker_spool_pending_clicks": 3, "tracker_spool_failed_clicks": 1}
+    assert gauges(tmp_path / "missing") == {"tracker_spool_pending_clicks": 0, "tracker_spool_failed_clicks": 0}

@@ -92,9 +92,20 @@ class StorageCollector:
         yield pending
         yield unread
         yield oldest
-        spooled = GaugeMetricFamily("tracker_spool_pending_clicks", "Clicks in this host's spool, not yet replayed.")
-        spooled.add_metric([], spool_lines(self.spool_dir))
-        yield spooled
+        yield from self.spool_gauges()
+
+    def spool_gauges(self) -> Iterator[GaugeMetricFamily]:
+        """The clicks in this host's spool: waiting for a replay, and refused by Redis."""
+        from tracker.spool import counts  # the spool counts its clicks with these metrics' counters
+
+        spooled = counts(self.spool_dir)
+        for name, kind, what in (
+            ("tracker_spool_pending_clicks", "clicks", "Clicks in this host's spool, not yet replayed."),
+            ("tracker_spool_failed_clicks", "failed", "Spooled clicks Redis refused, kept apart."),
+        ):
+            gauge = GaugeMetricFamily(name, what)
+            gauge.add_metric([], spooled[kind])
+            yield gauge
 
     def _lag(self, stream: str) -> tuple[int, int, float | None]:
         """(pending, unread, oldest entry's time in ms) of a stream's consumer group (the roll-up's,
@@ -126,23 +137,6 @@ def _b(value: Any) -> bytes:
 
 def _ms(entry_id: Any) -> float:
     return float(_b(entry_id).split(b"-")[0])
-
-
-def spool_lines(directory: Path) -> int:
-    """Spooled clicks on this host: one line each in the spool's files."""
-    total = 0
-    try:
-        files = list(directory.glob("clicks-*"))
-    except OSError:
-        return 0
-    for path in files:
-        try:
-            with open(path, "rb") as f:
-                for block in iter(lambda f=f: f.read(1 << 20), b""):
-                    total += block.count(b"\n")
-        except OSError:
-            continue
-    return total
 
 
 def exposition(r: redis.Redis, spool_dir: str) -> bytes:
