@@ -92,13 +92,14 @@ def load(r: redis.Redis, gen: Generator, n: int, shards: int) -> list[int]:
     return per
 
 
-def _fold(brand_id: str, shard: int, batch: int, ready: Any, go: Any, out: Any) -> None:
+def _fold(brand_id: str, shard: int, batch: int, config: dict[str, Any], ready: Any, go: Any, out: Any) -> None:
     """A worker process: load what the roll-up needs, wait for the start, fold one shard."""
     from tracker.useragent import classify
-    from workers import clicks, data_redis, settings
+    from workers import clicks, start
 
     classify("Mozilla/5.0 (warm-up)")
-    r, cfg = data_redis(), settings()
+    context = start(config)
+    r, cfg = context.redis, context.config
     r.ping()
     ready.release()
     go.wait()
@@ -107,11 +108,12 @@ def _fold(brand_id: str, shard: int, batch: int, ready: Any, go: Any, out: Any) 
     out.put((shard, counted, time.perf_counter() - started, time.perf_counter()))
 
 
-def fold_in_parallel(brand_id: str, shards: int, batch: int) -> tuple[float, int]:
-    """One process per shard, started together; returns (wall seconds, clicks counted)."""
+def fold_in_parallel(brand_id: str, shards: int, batch: int, config: dict[str, Any]) -> tuple[float, int]:
+    """One process per shard, started together, each with the worker `config`; returns (wall seconds,
+    clicks counted)."""
     ctx = multiprocessing.get_context("spawn")
     ready, go, out = ctx.Semaphore(0), ctx.Event(), ctx.Queue()
-    procs = [ctx.Process(target=_fold, args=(brand_id, s, batch, ready, go, out)) for s in range(shards)]
+    procs = [ctx.Process(target=_fold, args=(brand_id, s, batch, config, ready, go, out)) for s in range(shards)]
     for p in procs:
         p.start()
     for _ in procs:
@@ -154,7 +156,8 @@ def scenario(r: redis.Redis, app: Any, shards: int, n: int, seed: int, batch: in
     streams_bytes = used_memory(r) - base
     print(f"bench: {shards} shard(s): {n:,} clicks loaded ({per_shard}); streams {streams_bytes / n:.0f} B/click",
           flush=True)  # fmt: skip
-    wall, counted = fold_in_parallel(brand.id, shards, batch)
+    config = {"REDIS_URL": app.config["REDIS_URL"], "ARCHIVE_DIR": str(archive)}
+    wall, counted = fold_in_parallel(brand.id, shards, batch, config)
     print(f"bench: {shards} shard(s): rolled up in {wall:.2f} s ({n / wall:,.0f} clicks/s)", flush=True)
     within = used_memory(r) - base
     within_kinds = usage_by_kind(r)
@@ -206,7 +209,6 @@ def run(procs: Procs) -> int:
     batch = env_int("ROLLUP_BATCH_SIZE", 500)
     url, r = start_redis(procs)
     archive = procs.tmp / "archive"
-    os.environ.update(REDIS_URL=url, QUEUE_REDIS_URL=url, ARCHIVE_DIR=str(archive))
     print(f"bench: redis-server {r.info('server')['redis_version']} at {url}; archive in {archive}", flush=True)
     from tracker import create_app
 

@@ -30,7 +30,6 @@ Writes bench/results/reports.json.
 from __future__ import annotations
 
 import json
-import os
 import random
 import sys
 import time
@@ -176,8 +175,9 @@ def run(procs: Procs) -> int:
     promotions, days = env_int("BENCH_PROMOTIONS", 200), env_int("BENCH_DAYS", 90)
     calls, rng = env_int("BENCH_REPORT_CALLS", 10), random.Random(env_int("BENCH_SEED", 20261126))
     url, r = start_redis(procs)
-    os.environ["REDIS_URL"] = url  # what workers.data_redis() reads
-    os.environ["QUEUE_REDIS_URL"] = url
+    import workers
+
+    workers.start({"REDIS_URL": url, "QUEUE_REDIS_URL": url})  # the jobs run in this process
     from tracker import create_app
     from workers import rollup as job
 

@@ -789,9 +789,10 @@ def run(settings: Settings, procs: Procs) -> int:
 
     url, r = start_redis(procs)
     print(f"bench: redis-server {r.info('server')['redis_version']} ({redis_executable()}) at {url}", flush=True)
-    os.environ["REDIS_URL"] = url  # what workers.data_redis() reads
-    os.environ["QUEUE_REDIS_URL"] = url
-    os.environ["ARCHIVE_DIR"] = str(procs.tmp / "archive")  # where the roll-up archives counted clicks
+    import workers
+
+    # the jobs run in this process: its worker context (the roll-up archives counted clicks in ARCHIVE_DIR)
+    workers.start({"REDIS_URL": url, "QUEUE_REDIS_URL": url, "ARCHIVE_DIR": str(procs.tmp / "archive")})
 
     from tracker import create_app, keys
     from tracker.db import connect

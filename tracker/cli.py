@@ -93,11 +93,13 @@ def worker(burst: bool) -> None:
     from rq import Worker
     from rq.serializers import JSONSerializer
 
+    import workers
     import workers.rollup  # noqa: F401 - loaded once here: each job's forked work horse inherits it
     # (building the user-agent classifier's matchers takes about a second)
 
     cfg = settings.from_env()
     qconn = connect(_queue_url(cfg), socket_timeout=None)
+    workers.start(cfg)  # the jobs' settings and data Redis, built once; the work horses inherit them
     Worker(list(queues.ALL), connection=qconn, serializer=JSONSerializer).work(burst=burst, with_scheduler=True)
 
 
@@ -325,7 +327,6 @@ def _run_demo(
         if time.monotonic() > deadline:
             raise click.ClickException(f"the web server did not answer {local_url}/readyz within {timeout:.0f} s")
         time.sleep(0.2)
-    os.environ["REDIS_URL"] = env["REDIS_URL"]  # the demo's in-process roll-up reads it, as workers do
     demo.run(settings.from_env(env), base_url=base_url, live_url=local_url)
 
 
@@ -425,9 +426,11 @@ def brand_revoke_key(api_key: str) -> None:
 @main.command("rollup")
 def rollup_now() -> None:
     """Roll up the click and conversion streams now, in this process."""
+    import workers
     from workers.rollup import run as rollup
 
-    click.echo(json.dumps(rollup()))
+    with workers.using(settings.from_env()):
+        click.echo(json.dumps(rollup()))
 
 
 @main.command("spool")

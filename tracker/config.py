@@ -42,6 +42,8 @@ _SETTINGS: dict[str, tuple[Any, Any]] = {
     "AUTH_FAILURES_PER_MINUTE": (int, 30),
     # Roll-up schedule and raw event retention.
     "ROLLUP_INTERVAL_SECONDS": (int, 60),
+    # Stream entries a roll-up reads and applies per batch (one Lua script run each).
+    "ROLLUP_BATCH_SIZE": (lambda v: max(1, int(v)), 500),
     "EVENT_RETENTION_DAYS": (int, 90),
     # Counted clicks' raw events go here (compressed JSON lines per brand/shard/day, fsync'd) and leave
     # Redis; see workers/archive.py. A persistent volume, shared by the hosts that run workers.

@@ -44,7 +44,7 @@ def _timed(job: Callable[..., dict[str, int]], *args: object) -> dict[str, int]:
 
 
 def _batch(batch_size: int | None) -> int:
-    return batch_size or int(os.environ.get("ROLLUP_BATCH_SIZE", 500))
+    return batch_size or settings()["ROLLUP_BATCH_SIZE"]
 
 
 def _consumer() -> str:
