@@ -77,7 +77,7 @@ def test_codes_no_link_can_have_are_a_404_without_redis_or_cache(api, make_serve
             assert resp.status_code == 404, code
     after = cmdstats(r)
     assert {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)} == {"cmdstat_info": 1}
-    assert not live.app.cache and live.app.cache_bytes == 0
+    assert not live.app.links.cache and live.app.links.cache_bytes == 0
     assert requests.get(f"{live.url}/{link['code']}", allow_redirects=False).status_code == 302
 
 
@@ -88,6 +88,6 @@ def test_a_flood_of_unknown_codes_stays_within_the_cache_budget(api, make_server
         assert http.get(f"{live.url}/{link['code']}", allow_redirects=False).status_code == 302
         for n in range(300):  # 300 misses under 64-character codes: ~100 kB if each were kept
             assert http.get(f"{live.url}/{n:064d}", allow_redirects=False).status_code == 404
-        assert 0 < live.app.cache_bytes <= 20_000 and len(live.app.cache) <= 20_000 // 256
-        assert link["code"] not in live.app.cache  # the oldest went first
+        assert 0 < live.app.links.cache_bytes <= 20_000 and len(live.app.links.cache) <= 20_000 // 256
+        assert link["code"].lower() not in live.app.links.cache  # the oldest went first (codes kept lower-cased)
         assert http.get(f"{live.url}/{link['code']}", allow_redirects=False).status_code == 302

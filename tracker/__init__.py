@@ -18,6 +18,7 @@ from tracker import db
 from tracker.errors import TrackerApi
 from tracker.journal import Journal
 from tracker.lookups import Lookups
+from tracker.resolve import LinkResolver
 
 API_SPEC = {
     "info": {"description": "Brands manage influencers, campaigns, promotions and tracked links."},
@@ -92,7 +93,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["redis"] = r = rdb.data
     app.extensions["queue_redis"] = rdb.queue
     app.extensions["signing_keys"] = SigningKeys(r, app.config)
-    app.extensions["lookups"] = Lookups(rdb, float(app.config["LINK_CACHE_SECONDS"]))
+    app.extensions["links"] = LinkResolver.from_config(r, app.config)  # the redirect's and attribution's
+    app.extensions["lookups"] = Lookups(rdb, float(app.config["LINK_CACHE_SECONDS"]), app.extensions["links"])
     app.extensions["journal"] = Journal(app.config["SPOOL_DIR"], app.config["JOURNAL_KEEP_SECONDS"])
     # SECRET_KEY signs click ids; Flask's sessions get a key derived from it (set on first request
     # when it lives in Redis), never the key itself.
@@ -174,6 +176,7 @@ def create_wsgi(config: dict[str, Any] | None = None) -> Any:
         replay_journal(app)
     except redis.RedisError as exc:  # the service starts anyway; `tracker replay-orders` does it later
         app.logger.error("order journal not replayed, Redis unreachable: %s", exc)
-    front = Redirector(WebhookFront(app), app.extensions["db"], app.config, app.extensions["signing_keys"].current)
+    ext = app.extensions
+    front = Redirector(WebhookFront(app), ext["db"], app.config, ext["signing_keys"].current, ext["links"])
     front.flask_app = app
     return front

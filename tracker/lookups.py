@@ -1,6 +1,8 @@
 """Per-process caches of what every webhook looks up: brands, webhook secrets, links, promotions,
-discount codes. Only found records are cached, for a few seconds (LINK_CACHE_SECONDS), and a
-change made through this process drops its entry at once; other processes see it within the TTL.
+discount codes. Links resolve through the process's one `LinkResolver` (tracker/resolve.py,
+shared with the redirect, with its own rules: misses cached, a byte budget, stale while Redis is
+down). The rest: only found records are cached, for a few seconds (LINK_CACHE_SECONDS). A change
+made through this process drops its entry at once (`forget`); other processes see it within the TTL.
 """
 
 from __future__ import annotations
@@ -11,13 +13,17 @@ from collections.abc import Callable
 from typing import Any
 
 from tracker import db, keys
+from tracker.resolve import LinkResolver, NotCached
+
+__all__ = ["CacheOnly", "Lookups", "NotCached"]
 
 
 class Lookups:
-    def __init__(self, rdb: db.Redis, ttl: float):
+    def __init__(self, rdb: db.Redis, ttl: float, links: LinkResolver):
         self.db = rdb  # its hot connections run the webhook's scripts
         self.r = rdb.data
         self.ttl = ttl
+        self.links = links
         self._cache: dict[tuple, tuple[float, Any]] = {}
 
     def _get(self, key: tuple, load: Callable[[], Any]) -> Any:
@@ -33,6 +39,12 @@ class Lookups:
         return value
 
     def forget(self, *key: Any) -> None:
+        """Drop a cached record after a change: ("link", code), ("brand", id) (its links' records
+        too), ("secrets", brand, source), ("entity", brand, kind, id), ("discount", brand, code)."""
+        if key[0] == "link":
+            return self.links.forget(key[1])
+        if key[0] == "brand":
+            self.links.forget_brand(key[1])
         self._cache.pop(key, None)
 
     def brand(self, brand_id: str) -> dict[str, Any] | None:
@@ -48,11 +60,7 @@ class Lookups:
         return self._get(("secrets", brand_id, source), lambda: secret_values(self.r, brand_id, source))
 
     def link(self, code: str) -> dict[str, Any] | None:
-        def load() -> dict[str, Any] | None:
-            raw = self.r.get(keys.link_code(code))
-            return json.loads(raw) if raw else None
-
-        return self._get(("link", code.lower()), load)
+        return self.links.get(code)
 
     def entity(self, brand_id: str, kind: str, entity_id: str) -> dict[str, Any] | None:
         def load() -> dict[str, Any] | None:
@@ -69,19 +77,18 @@ class Lookups:
         return self._get(("discount", brand_id, code.upper()), load)
 
 
-class NotCached(Exception):
-    """A cache-only lookup had nothing fresh in the cache (the caller asks Redis another way)."""
-
-
 class CacheOnly(Lookups):
     """`look`'s lookups answered from its cache alone (the same cache): a miss raises NotCached
     instead of asking Redis, so an event loop never blocks on one (the ASGI webhook path)."""
 
     def __init__(self, look: Lookups):
-        self.db, self.r, self.ttl, self._cache = look.db, look.r, look.ttl, look._cache
+        self.db, self.r, self.ttl, self._cache, self.links = look.db, look.r, look.ttl, look._cache, look.links
 
     def _get(self, key: tuple, load: Callable[[], Any]) -> Any:
         hit = self._cache.get(key)
         if hit is None or hit[0] <= time.monotonic():
             raise NotCached(key)
         return hit[1]
+
+    def link(self, code: str) -> dict[str, Any] | None:
+        return self.links.get(code, cache_only=True)

@@ -1,20 +1,17 @@
 """The redirect: `GET|HEAD /<code>`, a plain WSGI handler in front of the Flask app.
 
-Its cost is the product, so it reads top to bottom: resolve the code (cached in process for a
-few seconds, within a memory budget; a code no link can have is never looked up), sign a click
+Its cost is the product, so it reads top to bottom: resolve the code (through the process's one
+`tracker.resolve.LinkResolver`, which attribution shares: its rules are there), sign a click
 id, append one event to the stream of the brand's click shard the visitor falls in (one round
-trip), answer 302. Every other path
-goes to Flask. Bot classification happens in the worker.
+trip), answer 302. Every other path goes to Flask. Bot classification happens in the worker.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -23,8 +20,8 @@ from urllib.parse import urlsplit
 import redis
 
 from tracker import clickid, db, keys
-from tracker.links.model import ALIAS_RE, RESERVED
 from tracker.metrics import REDIRECT_BY_STATUS as REDIRECTS
+from tracker.resolve import RESERVED, LinkResolver
 from tracker.spool import Spool
 
 log = logging.getLogger(__name__)
@@ -34,30 +31,25 @@ _404 = _PAGE.format("Link not found", "This short link does not exist.").encode(
 _410 = _PAGE.format("Link no longer active", "This short link has been disabled or has expired.").encode()
 _HTML = [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")]
 _302 = [("Cache-Control", "private, no-store"), ("Content-Length", "0")]
-# What a cached resolution costs beyond its code and 3x its JSON record (measured: ~870 bytes for a
-# link with a 200-byte record, ~260 for a miss under a 64-character code).
-_ENTRY_BYTES = 256
 # A user agent is kept whole up to this (in-app browsers' run past 300 characters; a bot's token
 # may come late): the roll-up classifies what the stream holds.
 MAX_USER_AGENT = 2048
 
 
 class Redirector:
-    def __init__(self, app: Any, rdb: db.Redis, config: dict[str, Any], secret: Callable[[], bytes]):
+    def __init__(
+        self, app: Any, rdb: db.Redis, config: dict[str, Any], secret: Callable[[], bytes], links: LinkResolver
+    ):
         self.app = app  # the Flask app: every path that is not a short code
         self.db = rdb  # the process's Redis: its hot connections (shared with the webhooks) send the XADD
         self.r = r = rdb.data
         self.secret = secret
-        self.ttl = float(config["LINK_CACHE_SECONDS"])
-        self.stale = float(config["LINK_STALE_SECONDS"])
+        self.links = links  # the process's one link resolver (attribution's too)
         self.country_header = "HTTP_" + config["COUNTRY_HEADER"].upper().replace("-", "_")
         self.proxy_count = int(config["PROXY_COUNT"])
         self.spool = Spool(config["SPOOL_DIR"], r)
         if self.spool.pending():
             self.spool.start()  # clicks spooled before a restart
-        # code -> (fresh until, link or None, bytes it costs); oldest first, dropped past the budget
-        self.cache: OrderedDict[str, tuple[float, dict[str, Any] | None, int]] = OrderedDict()
-        self.cache_bytes, self.cache_budget = 0, int(config["LINK_CACHE_BYTES"])
         self.salt: tuple[int, bytes] = (-1, b"")
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
@@ -87,7 +79,7 @@ class Redirector:
         """What to answer, and the click to log before answering: (stream, XADD fields) or None.
         The caller sends the XADD (blocking here, awaited in tracker.asgi) and spools on failure."""
         try:
-            link = self.resolve(code, now)
+            link = self.links.get(code)
         except redis.RedisError:
             log.error("redis unreachable and no cached resolution for %s", code)
             return "503 Service Unavailable", [*_HTML, ("Retry-After", "5")], b"", None
@@ -111,33 +103,6 @@ class Redirector:
         stream = keys.clicks_stream(link["b"], int(v[:8], 16) % n if n > 1 and v else 0)
         location = f"{link['u']}{link['s']}{link['q']}={tid}{link['f']}"
         return "302 Found", [("Location", location), *_302], b"", (stream, event)
-
-    def resolve(self, code: str, now: float) -> dict[str, Any] | None:
-        """A code's redirect record, from the process cache while fresh, else from Redis."""
-        if not ALIAS_RE.fullmatch(code):
-            return None  # no link has such a code: not looked up, not cached
-        hit = self.cache.get(code)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        try:
-            raw = self.r.get(keys.link_code(code))
-        except redis.RedisError:
-            if hit is not None and hit[0] + self.stale > now:
-                return hit[1]  # Redis is down: keep redirecting a known link for a while
-            raise
-        link = json.loads(raw) if raw else None
-        self.remember(code, now + self.ttl, link, _ENTRY_BYTES + len(code) + 3 * len(raw or b""))
-        return link
-
-    def remember(self, code: str, fresh_until: float, link: dict[str, Any] | None, size: int) -> None:
-        """Cache a resolution (as the newest), then drop the oldest ones past the byte budget."""
-        old = self.cache.pop(code, None)
-        if old is not None:
-            self.cache_bytes -= old[2]
-        self.cache[code] = (fresh_until, link, size)
-        self.cache_bytes += size
-        while self.cache_bytes > self.cache_budget:
-            self.cache_bytes -= self.cache.popitem(last=False)[1][2]
 
     def visitor(self, environ: dict[str, Any], ua: str, now: float) -> str:
         """Salted SHA-256 of IP + user agent; the salt is random per UTC day and kept two days."""

@@ -91,6 +91,8 @@ def create(data: dict[str, Any], created_by: str = "brand") -> dict[str, Any]:
     except Exception:
         r.delete(keys.link_code(link["code"]))
         raise
+    finally:
+        current_app.extensions["lookups"].forget("link", link["code"])  # a miss of its code cached here
     return present([link])[0]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
 
@@ -11,30 +10,10 @@ import redis
 
 from tracker import db, keys
 from tracker.brands.model import click_shards, click_shards_ever
+from tracker.resolve import ALIAS_RE, RESERVED  # noqa: F401  (what codes links may have: tracker/resolve.py)
 from tracker.store import Store
 
 KIND = "link"
-# First path segments the redirect leaves to the Flask app; no alias may take them.
-RESERVED = frozenset(
-    {
-        "api",
-        "dashboard",
-        "webhooks",
-        "postback",
-        "healthz",
-        "readyz",
-        "static",
-        "metrics",
-        "favicon.ico",
-        "robots.txt",
-        "i",
-        "qr",
-        "login",
-        "logout",
-        "admin",
-    }
-)
-ALIAS_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$")
 _SAFE = ":/?#[]@!$&'()*+,;=%~"
 
 
