@@ -19,11 +19,12 @@ _SETTINGS: dict[str, tuple[Any, Any]] = {
     "BASE_URL": (str, "http://127.0.0.1:8000"),
     # Default query parameter that carries the click id to the shop (a brand may override it).
     "CLICK_PARAM": (str, "tid"),
-    # Seconds a link's resolution is cached in each web process (a disabled link stops within this).
+    # Seconds a link's resolution is cached in each web process: a change made through another
+    # process is seen within this (through this one, at once).
     "LINK_CACHE_SECONDS": (float, 5.0),
     # While Redis is unreachable, a cached link keeps redirecting for this long.
     "LINK_STALE_SECONDS": (float, 600.0),
-    # Memory each web process may give the redirect's link cache; the oldest entries go first.
+    # Memory each web process may give its link cache (tracker/resolve.py); the oldest entries go first.
     "LINK_CACHE_BYTES": (int, 32 * 1024 * 1024),
     # Clicks that could not reach Redis are appended here and replayed when it is back; orders and
     # refunds are journaled here (fsync'd) before their 2xx. A persistent volume per web host.
