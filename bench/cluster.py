@@ -17,65 +17,30 @@ Writes bench/results/cluster.json. Exit 0 measured, 1 clicks missing, 2 harness 
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import redis
+from harness import HarnessError, Procs, env_int, free_port, main, ratio, ratio_line, start_redis, write_results
+from redirect import Outcome, Settings, clicks_line, measure, target_c
 
-import redis  # noqa: E402
-from redirect import (  # noqa: E402
-    ROOT,
-    HarnessError,
-    Outcome,
-    Procs,
-    Settings,
-    appendonly_args,
-    base_env,
-    clicks_line,
-    env_int,
-    free_port,
-    harness,
-    measure,
-    redis_executable,
-    start_redis,
-    target_c,
-)
+from tracker import embedded
 
-from tracker import embedded  # noqa: E402
-
-RESULTS = ROOT / "bench" / "results" / "cluster.json"
 TARGET = 0.9
-
-
-def free_cluster_port() -> int:
-    """A free port whose cluster bus port (+10000) is free too."""
-    while True:
-        port = free_port()
-        if port + 10000 <= 65535 and embedded.port_free(port + 10000):
-            return port
 
 
 def start_cluster(procs: Procs) -> tuple[str, redis.RedisCluster, dict[int, int]]:
     """Three cluster nodes (AOF as BENCH_APPENDFSYNC), formed; the URL, a client, port -> pid."""
-    ports = [free_cluster_port() for _ in range(3)]
-    pids = {}
-    for port in ports:
-        node_dir = procs.tmp / f"node-{port}"
-        node_dir.mkdir()
-        argv = [redis_executable(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", *appendonly_args(),
-                "--dir", str(node_dir), "--daemonize", "no", "--loglevel", "warning",
-                "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]  # fmt: skip
-        pids[port] = procs.start(f"node-{port}", argv, base_env()).popen.pid
-    embedded.wait_answering(ports)
-    embedded.form_cluster(ports)
-    url = f"redis+cluster://127.0.0.1:{ports[0]}"
-    return url, redis.RedisCluster(host="127.0.0.1", port=ports[0], socket_timeout=5), pids
+    nodes = dict(procs.redis(cluster=True) for _ in range(3))
+    try:
+        embedded.form_cluster(list(nodes))
+    except RuntimeError as exc:
+        raise HarnessError(str(exc)) from exc
+    first = next(iter(nodes))
+    client = redis.RedisCluster(host="127.0.0.1", port=first, socket_timeout=5)
+    return f"redis+cluster://127.0.0.1:{first}", client, {port: proc.popen.pid for port, proc in nodes.items()}
 
 
 def cpu_seconds(pid: int) -> float:
@@ -84,8 +49,6 @@ def cpu_seconds(pid: int) -> float:
 
 
 def run(settings: Settings, procs: Procs) -> int:
-    if shutil.which("wrk") is None:
-        raise HarnessError("wrk is not installed (apt-get install wrk)")
     rounds = env_int("BENCH_ROUNDS", 2)
     standalone_url, standalone = start_redis(procs)
     cluster_url, cluster, pids = start_cluster(procs)
@@ -113,7 +76,7 @@ def run(settings: Settings, procs: Procs) -> int:
                 shard.append({"clicks": outcome.clicks.logged, "node_cpu_seconds": round(used, 3),
                               "clicks_per_node_cpu_second": per_cpu})  # fmt: skip
     best = {name: max(outcomes, key=lambda o: o.result.rps if o.result else 0) for name, outcomes in runs.items()}
-    value = best["cluster"].result.rps / best["standalone"].result.rps
+    versus = ratio(best["cluster"].result.rps / best["standalone"].result.rps, TARGET)
     per_cpu = max((s["clicks_per_node_cpu_second"] or 0) for s in shard) if shard else None
     print()
     print(f"redirect on standalone vs 3-primary cluster: wrk -t{settings.threads} -c{settings.connections} "
@@ -123,30 +86,26 @@ def run(settings: Settings, procs: Procs) -> int:
         for o in outcomes:
             r = o.result
             print(f"{o.label:<24} {r.rps:>10.1f} {r.p50_ms:>9.2f} {r.p99_ms:>9.2f}")
-    verdict = "PASS" if value >= TARGET else "MISS"
-    print(f"\ncluster/standalone (best of each) = {value:.2f}  (target >= {TARGET})  {verdict}")
+    print("\n" + ratio_line("cluster/standalone (best of each)", versus))
     print(f"one shard: {per_cpu} clicks per CPU-second of its node (the brand's node: {shard})")
     ok = True
     for outcomes in runs.values():
         for o in outcomes:
             print(f"{o.label}: {clicks_line(o.clicks)}")
             ok = ok and o.clicks.ok
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({
-        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    write_results("cluster", {
         "settings": {"seconds": settings.seconds, "warmup": settings.warmup, "threads": settings.threads,
                      "connections": settings.connections, "workers": settings.workers, "rounds": rounds,
                      "cpus": os.cpu_count(), "loadavg": os.getloadavg()},
         "runs": {name: [{"rps": o.result.rps, "p50_ms": o.result.p50_ms, "p99_ms": o.result.p99_ms,
                          "clicks_logged": o.clicks.logged, "redirects": o.clicks.redirects, "clicks_ok": o.clicks.ok}
                         for o in outcomes] for name, outcomes in runs.items()},
-        "ratio": {"value": round(value, 3), "target": TARGET, "pass": value >= TARGET},
+        "ratio": versus,
         "shard": shard,
         "clicks_per_node_cpu_second": per_cpu,
-    }, indent=2) + "\n")  # fmt: skip
-    print(f"\nwrote {RESULTS.relative_to(ROOT)}")
+    })  # fmt: skip
     return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    sys.exit(harness(lambda procs: run(Settings.from_env(), procs)))
+    sys.exit(main(lambda procs: run(Settings.from_env(), procs)))

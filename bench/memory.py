@@ -30,7 +30,6 @@ Writes bench/results/memory.json.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import random
@@ -41,34 +40,14 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from redirect import ROOT, HarnessError, Procs, env_int, harness, start_redis
-from rollup import SECRET_KEY, Audience, Generator, code_state, make_brand, used_memory
+from harness import SECRET_KEY, HarnessError, Procs, code_state, env_int, in_process, main, start_redis, write_results
+from rollup import Audience, Generator, make_brand, used_memory
 
-RESULTS = ROOT / "bench" / "results" / "memory.json"
 WITHIN_TARGET = 300  # bytes of Redis per click within the raw-event retention
 AFTER_TARGET = 16  # bytes per click once older (roll-ups only)
 HOUR_MS = 3_600_000
-SESSION_MORE = 0.45  # the chance a visitor clicks again in the same session (as bench/rollup.py)
-HUMAN_SHARE = 0.9
+SESSION_MORE = 0.45  # the chance a visitor clicks again in the same session (bench/rollup.py: 0.4)
 LOAD_CHUNK = 5_000
-
-
-def one_day(gen: Generator, n: int, now_ms: int) -> list[tuple[int, int, int, bool]]:
-    """n clicks of the last 24 hours as (ts ms, link index, visitor index, human?), time-sorted."""
-    rng, out = gen.rng, []
-    link_weights = [link.weight for link in gen.brand.links]
-    n_links, n_humans, n_bots = len(gen.brand.links), len(gen.audience.humans), len(gen.audience.bots)
-    while len(out) < n:
-        human = rng.random() < HUMAN_SHARE
-        visitor = rng.randrange(n_humans if human else n_bots)
-        link = rng.choices(range(n_links), link_weights)[0]
-        ts = rng.randrange(now_ms - 24 * HOUR_MS, now_ms - 60_000)
-        out.append((ts, link, visitor, human))
-        while len(out) < n and rng.random() < SESSION_MORE:
-            ts = min(ts + rng.randrange(5_000, 1_200_000), now_ms - 1_000)
-            out.append((ts, link, visitor, human))
-    out.sort()
-    return out
 
 
 def load(r: redis.Redis, gen: Generator, n: int, shards: int) -> list[int]:
@@ -79,7 +58,8 @@ def load(r: redis.Redis, gen: Generator, n: int, shards: int) -> list[int]:
     streams = [keys.clicks_stream(gen.brand.id, s) for s in range(shards)]
     pending = 0
     with r.pipeline(transaction=False) as pipe:
-        for event in gen.events(one_day(gen, n, int(time.time() * 1000)), [], 0.0):
+        now_ms = int(time.time() * 1000)
+        for event in gen.events(gen.sessions(n, now_ms, now_ms - 24 * HOUR_MS, now_ms - 60_000, SESSION_MORE), [], 0.0):
             v = event[9]
             shard = int(v[:8], 16) % shards if shards > 1 and v else 0  # tracker/redirect.py's choice
             pipe.execute_command("XADD", streams[shard], "*", *event)
@@ -144,11 +124,9 @@ def scenario(r: redis.Redis, app: Any, shards: int, n: int, seed: int, batch: in
     from workers.streams import GROUP
 
     r.flushall()
-    client = app.test_client()
-    brand = make_brand(r, client, f"Hot brand {shards}", f"m{shards}", datetime.now(UTC))
-    if shards > 1 and client.patch("/api/v1/brand", json={"click_shards": shards},
-                                   headers=brand.headers).status_code != 200:  # fmt: skip
-        raise HarnessError("PATCH /api/v1/brand click_shards failed")
+    brand = make_brand(app, f"Hot brand {shards}", f"m{shards}", datetime.now(UTC))
+    if shards > 1:
+        brand.api("PATCH", "/brand", {"click_shards": shards})
     rng = random.Random(seed)
     gen = Generator(rng, brand, Audience.make(rng, n), SECRET_KEY.encode(), app.extensions.get("lookups", r))
     base = used_memory(r)
@@ -210,11 +188,8 @@ def run(procs: Procs) -> int:
     url, r = start_redis(procs)
     archive = procs.tmp / "archive"
     print(f"bench: redis-server {r.info('server')['redis_version']} at {url}; archive in {archive}", flush=True)
-    from tracker import create_app
-
     code = code_state()
-    app = create_app({"REDIS_URL": url, "QUEUE_REDIS_URL": url, "SECRET_KEY": SECRET_KEY,
-                      "SPOOL_DIR": str(procs.tmp / "spool"), "TESTING": True})  # fmt: skip
+    app = in_process(url, procs, ARCHIVE_DIR=str(archive))
     results = [scenario(r, app, shards, n, seed, batch, archive) for shards in shard_counts]
     ok = True
     print()
@@ -238,12 +213,9 @@ def run(procs: Procs) -> int:
         for x in results[1:]:
             print(f"roll-up with {x['shards']} shards in parallel: {x['rollup_clicks_per_second'] / base:.2f}x "
                   f"{results[0]['shards']} shard(s) ({os.cpu_count()} CPUs, one Redis)")  # fmt: skip
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"when": datetime.now(UTC).isoformat(timespec="seconds"), "code": code,
-                                   "cpus": os.cpu_count(), "results": results}, indent=2) + "\n")  # fmt: skip
+    write_results("memory", {"code": code, "cpus": os.cpu_count(), "results": results})
     return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).parent))
-    sys.exit(harness(run))
+    sys.exit(main(run))

@@ -29,7 +29,6 @@ Writes bench/results/reports.json.
 
 from __future__ import annotations
 
-import json
 import random
 import sys
 import time
@@ -38,40 +37,45 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import redis
-from redirect import ROOT, HarnessError, Procs, env_int, start_redis
-from rollup import HUMAN_UAS, SECRET_KEY, Brand, Latency, Link, RollupFailed, code_state, rollup_harness, time_report
+from harness import (
+    SECRET_KEY,
+    Brand,
+    CodeFailed,
+    HarnessError,
+    Latency,
+    Procs,
+    campaign,
+    code_state,
+    env_int,
+    in_process,
+    main,
+    new_brand,
+    promote,
+    start_redis,
+    time_report,
+    write_results,
+)
 
-RESULTS = ROOT / "bench" / "results" / "reports.json"
+from tracker.demo.traffic import BROWSERS, IN_APP, PREVIEWERS, click_event
+
 DAY_MS = 86_400_000
+HUMAN_UAS = (*BROWSERS, *IN_APP.values())
 
 
-def make_brand(r: redis.Redis, client: Any, n: int, days: int, tag: str, now: datetime) -> Brand:
+def make_brand(app: Any, n: int, days: int, tag: str, now: datetime) -> Brand:
     """A brand of n promotions posted `days` ago, each with a link and a code, through the API."""
-    from tracker.brands.model import create_brand
-
-    record, api_key = create_brand(r, f"Bench Reports {tag}", "USD")
-    brand = Brand(record, api_key, [], client)
+    brand = new_brand(app, f"Bench Reports {tag}")
     starts = (now - timedelta(days=days + 5)).date().isoformat()
-    campaign = brand.post(
-        "/api/v1/campaigns",
-        {"name": "Always on", "slug": f"always-{tag}", "destination_url": "https://shop.example/", "starts_on": starts},
-    )
+    campaign_id = campaign(brand.api, "Always on", f"always-{tag}", "https://shop.example/", starts)
     for i in range(n):
         celebrity = i % 2 == 1
-        followers = 2_000_000 + i if celebrity else 20_000 + i
-        influencer = brand.post(
-            "/api/v1/influencers", {"handle": f"{tag}_{i:04d}", "platform": "instagram", "followers": followers}
-        )
-        code = f"{tag.upper()}{i:04d}"
-        promotion = brand.post("/api/v1/promotions", {
-            "campaign_id": campaign["id"], "influencer_id": influencer["id"],
-            "style": "timeboxed" if celebrity else "long_running",
-            "posted_at": (now - timedelta(days=days, hours=i % 24)).isoformat().replace("+00:00", "Z"),
-            "cost": {"flat_fee": 500_000} if celebrity else {"flat_fee": 20_000, "commission_percent": "10"},
-            "discount_codes": [code],
-        })  # fmt: skip
-        link = brand.post("/api/v1/links", {"promotion_id": promotion["id"]})
-        brand.links.append(Link(str(link["id"]), str(link["code"]), str(promotion["id"]), code, 1.0))
+        brand.links.append(promote(
+            brand.api, campaign_id, f"{tag}_{i:04d}", 2_000_000 + i if celebrity else 20_000 + i,
+            style="timeboxed" if celebrity else "long_running",
+            posted_at=(now - timedelta(days=days, hours=i % 24)).isoformat().replace("+00:00", "Z"),
+            cost={"flat_fee": 500_000} if celebrity else {"flat_fee": 20_000, "commission_percent": "10"},
+            code=f"{tag.upper()}{i:04d}",
+        ))  # fmt: skip
     return brand
 
 
@@ -82,7 +86,7 @@ COUNTRIES = ("US", "GB", "FR", "DE", "IN", "BR", "")
 def load(r: redis.Redis, look: Any, brand: Brand, days: int, rng: random.Random, density: int = 1) -> dict[str, int]:
     """Clicks on every day of every promotion (2-8 a day, times `density`), and orders by code;
     returns what was generated."""
-    from tracker import clickid, keys
+    from tracker import keys
     from tracker.conversions.model import Order, record_order
 
     now_ms = int(time.time() * 1000)
@@ -95,14 +99,12 @@ def load(r: redis.Redis, look: Any, brand: Brand, days: int, rng: random.Random,
                 for _ in range(rng.randrange(2, 9) * density):
                     ts = rng.randrange(start, min(start + DAY_MS, now_ms - 1_000))
                     bot = rng.random() < 0.1
-                    ua = "facebookexternalhit/1.1" if bot else rng.choice(HUMAN_UAS)
+                    ua = PREVIEWERS[0] if bot else rng.choice(HUMAN_UAS)
                     visitor = f"{rng.randrange(2_000):032x}"
-                    event = {"id": clickid.make(link.code, ts, SECRET_KEY.encode()), "l": link.link_id,
-                             "p": link.promotion_id, "t": ts, "v": visitor, "ua": ua}  # fmt: skip
-                    for name, values in (("r", REFERRERS), ("cc", COUNTRIES)):
-                        if value := rng.choice(values):
-                            event[name] = value
-                    pipe.xadd(stream, event)
+                    referrer, country = rng.choice(REFERRERS), rng.choice(COUNTRIES)
+                    event = click_event(link.code, link.link_id, link.promotion_id, ts, visitor, ua,
+                                        SECRET_KEY.encode(), referrer=referrer, country=country)  # fmt: skip
+                    pipe.execute_command("XADD", stream, "*", *event)
                     made["bot_hits" if bot else "clicks"] += 1
                 if rng.random() < 0.5:
                     at = datetime.fromtimestamp(rng.randrange(start, min(start + DAY_MS, now_ms - 1_000)) / 1000, UTC)
@@ -118,11 +120,11 @@ def load(r: redis.Redis, look: Any, brand: Brand, days: int, rng: random.Random,
 def measure(brand: Brand, calls: int, days: int) -> dict[str, Latency]:
     since = (datetime.now(UTC) - timedelta(days=29)).date().isoformat()
     paths = {
-        "by_promotion": "/api/v1/reports?by=promotion",
-        "by_promotion_30_days": f"/api/v1/reports?by=promotion&from={since}",
-        "comparison": "/api/v1/reports/comparison",
+        "by_promotion": "/reports?by=promotion",
+        "by_promotion_30_days": f"/reports?by=promotion&from={since}",
+        "comparison": "/reports/comparison",
     }
-    return {name: time_report(brand, path, calls) for name, path in paths.items()}
+    return {name: time_report(brand.api, path, calls) for name, path in paths.items()}
 
 
 def measure_breakdowns(brand: Brand, calls: int, days: int) -> dict[str, Latency]:
@@ -130,29 +132,29 @@ def measure_breakdowns(brand: Brand, calls: int, days: int) -> dict[str, Latency
     span = f"from={(today - timedelta(days=days - 1)).isoformat()}&to={today.isoformat()}"
     link = brand.links[0]
     paths = {
-        "series_brand_by_day": f"/api/v1/reports/series?by=brand&{span}",
-        "series_promotion_by_day": f"/api/v1/reports/series?by=promotion&id={link.promotion_id}&{span}",
-        "series_link_by_hour": f"/api/v1/reports/series?by=link&id={link.link_id}&from={today - timedelta(days=1)}"
+        "series_brand_by_day": f"/reports/series?by=brand&{span}",
+        "series_promotion_by_day": f"/reports/series?by=promotion&id={link.promotion_id}&{span}",
+        "series_link_by_hour": f"/reports/series?by=link&id={link.link_id}&from={today - timedelta(days=1)}"
                                f"&to={today}",
-        "breakdown_brand_referrer": f"/api/v1/reports/breakdown?by=brand&dimension=referrer&{span}",
-        "breakdown_promotion_country": f"/api/v1/reports/breakdown?by=promotion&id={link.promotion_id}"
+        "breakdown_brand_referrer": f"/reports/breakdown?by=brand&dimension=referrer&{span}",
+        "breakdown_promotion_country": f"/reports/breakdown?by=promotion&id={link.promotion_id}"
                                        f"&dimension=country&{span}",
     }  # fmt: skip
-    return {name: time_report(brand, path, calls) for name, path in paths.items()}
+    return {name: time_report(brand.api, path, calls) for name, path in paths.items()}
 
 
-def events_growth(r: redis.Redis, client: Any, look: Any, n: int, days: int, calls: int, rng: random.Random,
+def events_growth(r: redis.Redis, app: Any, look: Any, n: int, days: int, calls: int, rng: random.Random,
                   now: datetime) -> dict[str, Any]:  # fmt: skip
     """Series and breakdowns of the same promotions with N and 10N events."""
     from workers import rollup as job
 
     steps = []
     for density, tag in ((1, "ev1"), (10, "ev10")):
-        brand = make_brand(r, client, n, days, tag, now)
+        brand = make_brand(app, n, days, tag, now)
         made = load(r, look, brand, days, rng, density)
         totals = job.run(brand.id)
         events = totals["clicks"] + totals["conversions"]
-        got, _ = brand.get(f"/api/v1/reports/series?by=brand&from={(now - timedelta(days=days + 1)).date()}"
+        got = brand.api("GET", f"/reports/series?by=brand&from={(now - timedelta(days=days + 1)).date()}"
                            f"&to={now.date()}&interval=day")  # fmt: skip
         ok = (got["totals"]["clicks"], got["totals"]["bot_hits"]) == (made["clicks"], made["bot_hits"])
         timings = measure_breakdowns(brand, calls, days)
@@ -175,29 +177,24 @@ def run(procs: Procs) -> int:
     promotions, days = env_int("BENCH_PROMOTIONS", 200), env_int("BENCH_DAYS", 90)
     calls, rng = env_int("BENCH_REPORT_CALLS", 10), random.Random(env_int("BENCH_SEED", 20261126))
     url, r = start_redis(procs)
-    import workers
-
-    workers.start({"REDIS_URL": url, "QUEUE_REDIS_URL": url})  # the jobs run in this process
-    from tracker import create_app
+    app = in_process(url, procs)  # the roll-ups run in this process
     from workers import rollup as job
 
     code = code_state()
-    app = create_app({"REDIS_URL": url, "QUEUE_REDIS_URL": url, "SECRET_KEY": SECRET_KEY,
-                      "SPOOL_DIR": str(procs.tmp / "spool"), "TESTING": True})  # fmt: skip
-    client, look, now = app.test_client(), app.extensions.get("lookups", r), datetime.now(UTC)
+    look, now = app.extensions.get("lookups", r), datetime.now(UTC)
     steps, ok = [], True
     for n, tag in ((max(1, promotions // 10), "base"), (promotions, "many")):
         started = time.perf_counter()
-        brand = make_brand(r, client, n, days, tag, now)
+        brand = make_brand(app, n, days, tag, now)
         made = load(r, look, brand, days, rng)
         try:
             totals = job.run(brand.id)
         except redis.RedisError as exc:
-            raise RollupFailed(f"workers.rollup.run raised {type(exc).__name__}: {exc}") from exc
+            raise CodeFailed(f"workers.rollup.run raised {type(exc).__name__}: {exc}") from exc
         print(f"bench: {n} promotions x {days} days: {made['clicks']:,} clicks, {made['bot_hits']:,} bot hits, "
               f"{made['orders']:,} orders, made and rolled up in {time.perf_counter() - started:.1f} s "
               f"({totals['clicks'] + totals['conversions']:,} events)", flush=True)  # fmt: skip
-        report, _ = brand.get("/api/v1/reports?by=promotion")
+        report = brand.api("GET", "/reports?by=promotion")
         got = {"clicks": report["totals"]["clicks"], "bot_hits": report["totals"]["bot_hits"],
                "orders": report["totals"]["conversions"]}  # fmt: skip
         if got != made:
@@ -220,21 +217,14 @@ def run(procs: Procs) -> int:
         rows[name] = {"ratio": round(ratio, 2), "ms_per_promotion": round(per, 3)}
         print(f"{name:32}{at_base:>13.1f} ms{at_many:>13.1f} ms{ratio:>8.2f}{per:>9.2f} ms")
     print(f"(promotions x{many['promotions'] / base['promotions']:.0f}; a ratio near that is linear)")
-    growth = events_growth(r, client, look, max(1, promotions // 10), days, calls, rng, now)
+    growth = events_growth(r, app, look, max(1, promotions // 10), days, calls, rng, now)
     ok = ok and growth["counts_ok"]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({
-        "when": datetime.now(UTC).isoformat(timespec="seconds"), "code": code, "ratios": rows, "counts_ok": ok,
-        "breakdowns_as_events_grow": growth,
+    write_results("reports", {
+        "code": code, "ratios": rows, "counts_ok": ok, "breakdowns_as_events_grow": growth,
         "steps": [{**s, "reports": {k: asdict(v) for k, v in s["reports"].items()}} for s in steps],
-    }, indent=2) + "\n")  # fmt: skip
-    print(f"wrote {RESULTS.relative_to(ROOT)}")
+    })  # fmt: skip
     return 0 if ok else 1
 
 
-def main() -> int:
-    return rollup_harness(run)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(run))

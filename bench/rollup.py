@@ -30,17 +30,14 @@ from __future__ import annotations
 
 import cProfile
 import io
-import json
 import os
 import platform
 import pstats
 import random
 import re
-import statistics
-import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -48,11 +45,28 @@ from typing import Any
 
 import agents
 import redis
-from flask.testing import FlaskClient
-from redirect import ROOT, HarnessError, Procs, env_int, harness, start_redis
+from harness import (
+    SECRET_KEY,
+    Brand,
+    CodeFailed,
+    HarnessError,
+    Procs,
+    campaign,
+    code_state,
+    env_int,
+    in_process,
+    main,
+    new_brand,
+    promote,
+    ratio,
+    ratio_line,
+    start_redis,
+    time_report,
+    write_results,
+)
 
-RESULTS = ROOT / "bench" / "results" / "rollup.json"
-SECRET_KEY = "bench-secret-key-not-for-production"
+from tracker.demo.traffic import click_event
+
 TARGET_RATIO = 0.5  # roll-up events/s over raw-read events/s
 TARGET_LATENCY_RATIO = 1.5  # report latency at 10 x N over at N
 LATENCY_FULL_N = 1_000_000
@@ -64,106 +78,11 @@ DAY_MS = 86_400_000
 LOAD_CHUNK = 5_000  # XADDs per pipeline round trip
 GEN_CHUNK = 1_000_000  # events generated (and time-sorted) at once
 REPORTS = {
-    "by_promotion": "/api/v1/reports?by=promotion",
-    "comparison": "/api/v1/reports/comparison",
+    "by_promotion": "/reports?by=promotion",
+    "comparison": "/reports/comparison",
 }
 
 # -- traffic --------------------------------------------------------------------------------
-# Common browsers' user agents (bench/reports.py draws from them; this benchmark from bench/agents.py).
-HUMAN_UAS = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0.0.0 Safari/537.36",
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36",
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/127.0.0.0 Safari/537.36",
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0.0.0 "
-    "Safari/537.36",
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 "
-    "Safari/537.36",
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
-    "Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0.0.0 Safari/537.36",
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0.0.0 "
-    "Safari/537.36 Edg/125.0.2535.67",
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 "
-    "Safari/537.36 Edg/126.0.2592.56",
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 "
-    "Safari/537.36 Edg/124.0.2478.80",
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 "
-    "Safari/537.36 OPR/110.0.0.0",
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:126.0) Gecko/20100101 Firefox/126.0",
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:127.0) Gecko/20100101 Firefox/127.0",
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:126.0) Gecko/20100101 Firefox/126.0",
-    "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:126.0) Gecko/20100101 Firefox/126.0",
-    "Mozilla/5.0 (Android 14; Mobile; rv:126.0) Gecko/126.0 Firefox/126.0",
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4.1 "
-    "Safari/605.1.15",
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 "
-    "Safari/605.1.15",
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/16.6 "
-    "Safari/605.1.15",
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 "
-    "Mobile/15E148 Safari/604.1",
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-    "Version/17.4.1 Mobile/15E148 Safari/604.1",
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 16_7_8 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-    "Version/16.6 Mobile/15E148 Safari/604.1",
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 "
-    "Mobile/15E148 Safari/604.1",
-    "Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 "
-    "Mobile/15E148 Safari/604.1",
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-    "CriOS/125.0.6422.80 Mobile/15E148 Safari/604.1",
-    "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0.0.0 Mobile Safari/537.36",
-    "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36",
-    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0.6422.113 "
-    "Mobile Safari/537.36",
-    "Mozilla/5.0 (Linux; Android 13; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.6367.179 "
-    "Mobile Safari/537.36",
-    "Mozilla/5.0 (Linux; Android 14; SM-A546B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/25.0 "
-    "Chrome/121.0.0.0 Mobile Safari/537.36",
-    "Mozilla/5.0 (Linux; Android 13; SAMSUNG SM-G991B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/24.0 "
-    "Chrome/117.0.0.0 Mobile Safari/537.36",
-    "Mozilla/5.0 (Linux; Android 12; Redmi Note 11) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.6367.82 "
-    "Mobile Safari/537.36",
-    "Mozilla/5.0 (Linux; Android 14; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0.0.0 Safari/537.36",
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 "
-    "Instagram 334.0.4.32.98 (iPhone15,2; iOS 17_5; en_US; en; scale=3.00; 1179x2556; 604236467)",
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 "
-    "Instagram 329.0.3.29.120 (iPhone14,5; iOS 17_4; en_GB; en; scale=3.00; 1170x2532; 594372284)",
-    "Mozilla/5.0 (Linux; Android 14; SM-S911B Build/UP1A.231005.007; wv) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Version/4.0 Chrome/125.0.6422.52 Mobile Safari/537.36 Instagram 333.0.0.42.91 Android (34/14; 480dpi; "
-    "1080x2340; samsung; SM-S911B; dm1q; qcom; de_DE; 608720118)",
-    "Mozilla/5.0 (Linux; Android 13; Pixel 7 Build/TQ3A.230901.001; wv) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Version/4.0 Chrome/124.0.6367.113 Mobile Safari/537.36 Instagram 326.0.0.42.90 Android (33/13; 420dpi; "
-    "1080x2400; Google/google; Pixel 7; panther; panther; en_US; 585196636)",
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 "
-    "musical_ly_34.8.0 JsSdk/2.0 NetType/WIFI Channel/App Store ByteLocale/en Region/US ByteFullLocale/en "
-    "WKWebView/1 BytedanceWebview/d8a21c6 FalconTag/",
-    "Mozilla/5.0 (Linux; Android 13; SM-A536B Build/TP1A.220624.014; wv) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Version/4.0 Chrome/123.0.6312.118 Mobile Safari/537.36 trill_340303 JsSdk/1.0 NetType/WIFI "
-    "Channel/googleplay AppName/trill app_version/34.3.3 ByteLocale/en ByteFullLocale/en Region/GB "
-    "BytedanceWebview/d8a21c6",
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 "
-    "[FBAN/FBIOS;FBAV/467.0.0.44.109;FBBV/606547290;FBDV/iPhone15,3;FBMD/iPhone;FBSN/iOS;FBSV/17.5;FBSS/3;FBCR/;"
-    "FBID/phone;FBLC/en_US;FBOP/80]",
-    "Mozilla/5.0 (Linux; Android 14; Pixel 8 Pro Build/AP1A.240505.005; wv) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Version/4.0 Chrome/125.0.6422.53 Mobile Safari/537.36 [FB_IAB/FB4A;FBAV/466.0.0.54.108;]",
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 "
-    "Snapchat/13.1.0.35 (like Safari/8617.1.17.10.9, panda)",
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 "
-    "[Pinterest/iOS]",
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 "
-    "[LinkedInApp]/9.29.8962",
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_3_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-    "Mobile/15E148 Twitter for iPhone/10.45",
-    "Mozilla/5.0 (Linux; Android 14; 23049PCD8G Build/UKQ1.230804.001; wv) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Version/4.0 Chrome/125.0.6422.54 Mobile Safari/537.36 YouTube/19.20.34",
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-    "GSA/319.0.638736443 Mobile/15E148 Safari/604.1",
-    "Mozilla/5.0 (Linux; Android 11; moto g(30)) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 "
-    "Mobile Safari/537.36",
-    "Mozilla/5.0 (Linux; Android 14; CPH2581) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0.0.0 "
-    "Mobile Safari/537.36",
-)
 REFERRERS = (
     ("l.instagram.com", 30),
     ("www.tiktok.com", 15),
@@ -206,86 +125,24 @@ def weighted(pairs: tuple[tuple[str, int], ...]) -> tuple[list[str], list[float]
 
 
 # -- setup through the real code ------------------------------------------------------------
-@dataclass(frozen=True)
-class Link:
-    link_id: str
-    code: str
-    promotion_id: str
-    discount_code: str
-    weight: float
-
-
-@dataclass
-class Brand:
-    """A brand made by `create_brand`, its promotions and links made through the API."""
-
-    record: dict[str, Any]
-    api_key: str
-    links: list[Link]
-    client: FlaskClient
-
-    @property
-    def id(self) -> str:
-        return str(self.record["id"])
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.api_key}"}
-
-    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        reply = self.client.post(path, json=body, headers=self.headers)
-        if reply.status_code != 201:
-            raise HarnessError(f"POST {path} answered {reply.status_code}: {reply.get_data(as_text=True)[:500]}")
-        return dict(reply.get_json())
-
-    def get(self, path: str) -> tuple[dict[str, Any], int]:
-        reply = self.client.get(path, headers=self.headers)
-        if reply.status_code != 200:
-            raise HarnessError(f"GET {path} answered {reply.status_code}: {reply.get_data(as_text=True)[:500]}")
-        body = reply.get_data()
-        return dict(json.loads(body)), len(body)
-
-
-def make_brand(r: redis.Redis, client: FlaskClient, name: str, tag: str, now: datetime) -> Brand:
-    from tracker.brands.model import create_brand
-
-    record, api_key = create_brand(r, name, "USD")
-    brand = Brand(record, api_key, [], client)
+def make_brand(app: Any, name: str, tag: str, now: datetime) -> Brand:
+    """A brand made by `create_brand`: two campaigns, PROMOTIONS' influencers, promotions (each with a
+    discount code) and links through the API, and its own bot pattern."""
+    brand = new_brand(app, name)
     starts = (now - timedelta(days=35)).date().isoformat()
-    campaigns = [
-        brand.post(
-            "/api/v1/campaigns",
-            {"name": title, "slug": f"{slug}-{tag}", "destination_url": url, "starts_on": starts},
-        )
-        for title, slug, url in (
-            ("Summer launch", "summer-launch", "https://shop.example/launch?collection=summer"),
-            ("Evergreen", "evergreen", "https://shop.example/bestsellers"),
-        )
-    ]
+    campaigns = [campaign(brand.api, title, f"{slug}-{tag}", url, starts) for title, slug, url in (
+        ("Summer launch", "summer-launch", "https://shop.example/launch?collection=summer"),
+        ("Evergreen", "evergreen", "https://shop.example/bestsellers"),
+    )]  # fmt: skip
     platforms = ("instagram", "tiktok", "youtube", "instagram", "x")
     for i, (tier, followers, style, cost, weight) in enumerate(PROMOTIONS):
-        influencer = brand.post(
-            "/api/v1/influencers",
-            {"handle": f"{tier}_{i:02d}", "platform": platforms[i % len(platforms)], "followers": followers},
-        )
         posted = now - timedelta(days=30, hours=2 + 3 * i)
-        code = f"{tag.upper()}{tier.upper()}{i:02d}"
-        promotion = brand.post(
-            "/api/v1/promotions",
-            {
-                "campaign_id": campaigns[0 if style == "timeboxed" else i % 2]["id"],
-                "influencer_id": influencer["id"],
-                "style": style,
-                "posted_at": posted.isoformat().replace("+00:00", "Z"),
-                "cost": cost,
-                "discount_codes": [code],
-            },
-        )
-        link = brand.post("/api/v1/links", {"promotion_id": promotion["id"]})
-        brand.links.append(Link(str(link["id"]), str(link["code"]), str(promotion["id"]), code, weight))
-    patterns = client.put("/api/v1/brand/bot-patterns", json={"exclude": [agents.BRAND_EXCLUDE]}, headers=brand.headers)
-    if patterns.status_code != 200:
-        raise HarnessError(f"PUT bot-patterns answered {patterns.status_code}: {patterns.get_data(as_text=True)[:500]}")
+        brand.links.append(promote(
+            brand.api, campaigns[0 if style == "timeboxed" else i % 2], f"{tier}_{i:02d}", followers,
+            platform=platforms[i % len(platforms)], style=style, posted_at=posted.isoformat().replace("+00:00", "Z"),
+            cost=cost, code=f"{tag.upper()}{tier.upper()}{i:02d}", weight=weight,
+        ))  # fmt: skip
+    brand.api("PUT", "/brand/bot-patterns", {"exclude": [agents.BRAND_EXCLUDE]})
     return brand
 
 
@@ -342,10 +199,12 @@ class Generator:
     traffic: Traffic = field(default_factory=Traffic)
     order_seq: int = 0
 
-    def sessions(self, n: int, now_ms: int) -> list[tuple[int, int, int, bool]]:
-        """n clicks as (ts ms, link index, visitor index, human?), sorted by time like a stream."""
+    def sessions(
+        self, n: int, now_ms: int, start: int, end: int, more: float = SESSION_MORE
+    ) -> list[tuple[int, int, int, bool]]:
+        """n clicks as (ts ms, link index, visitor index, human?), sessions starting between `start`
+        and `end` (ms), each one more click with chance `more`; sorted by time like a stream."""
         rng, out = self.rng, []
-        start, end = now_ms - 30 * DAY_MS, now_ms - 3_600_000
         link_weights = [link.weight for link in self.brand.links]
         n_links, n_humans, n_bots = len(self.brand.links), len(self.audience.humans), len(self.audience.bots)
         while len(out) < n:
@@ -354,7 +213,7 @@ class Generator:
             link = rng.choices(range(n_links), link_weights)[0]
             ts = rng.randrange(start, end)
             out.append((ts, link, visitor, human))
-            while len(out) < n and rng.random() < SESSION_MORE:  # the same visitor again, minutes later
+            while len(out) < n and rng.random() < more:  # the same visitor again, minutes later
                 ts = min(ts + rng.randrange(5_000, 1_200_000), now_ms - 1_000)
                 out.append((ts, link, visitor, human))
         out.sort()
@@ -364,8 +223,6 @@ class Generator:
         self, sessions: list[tuple[int, int, int, bool]], sample: list[tuple[str, int]], p: float
     ) -> Iterator[list[str]]:
         """The redirect's field layout for each click; some human clicks are kept for orders."""
-        from tracker import clickid
-
         rng, t = self.rng, self.traffic
         refs, ref_w = weighted(REFERRERS)
         countries, country_w = weighted(COUNTRIES)
@@ -375,23 +232,19 @@ class Generator:
             v, ua = (self.audience.humans if human else self.audience.bots)[vi]
             if rng.random() < NO_VISITOR_SHARE:
                 v = ""
-            tid = clickid.make(link.code, ts, self.secret)
-            event = ["id", tid, "l", link.link_id, "p", link.promotion_id, "t", str(ts), "v", v, "ua", ua]
-            if human and rng.random() < HUMAN_WITH_REFERRER:
-                event += ("r", rng.choices(refs, ref_w)[0])
-            if rng.random() < WITH_COUNTRY:
-                event += ("cc", rng.choices(countries, country_w)[0])
+            ref = rng.choices(refs, ref_w)[0] if human and rng.random() < HUMAN_WITH_REFERRER else None
+            country = rng.choices(countries, country_w)[0] if rng.random() < WITH_COUNTRY else None
+            head = not human and rng.random() < BOT_HEAD_SHARE
+            event = click_event(link.code, link.link_id, link.promotion_id, ts, v, ua, self.secret, referrer=ref,
+                                country=country, method="HEAD" if head else None)  # fmt: skip
             if human:
                 t.human += 1
                 if rng.random() < p:
-                    sample.append((tid, ts))
+                    sample.append((event[1], ts))
             else:
                 t.bot += 1
-                if rng.random() < BOT_HEAD_SHARE:
-                    event += ("m", "HEAD")
-                    t.head += 1
-                elif agents.BRAND_EXCLUDE in ua:
-                    t.brand_rule += 1
+                t.head += head
+                t.brand_rule += not head and agents.BRAND_EXCLUDE in ua
             t.clicks += 1
             yield event
 
@@ -407,7 +260,8 @@ class Generator:
             chunk = min(GEN_CHUNK, n - done)
             batch = 0
             with r.pipeline(transaction=False) as pipe:
-                for event in self.events(self.sessions(chunk, now_ms), sample, p):
+                sessions = self.sessions(chunk, now_ms, now_ms - 30 * DAY_MS, now_ms - 3_600_000)
+                for event in self.events(sessions, sample, p):
                     pipe.execute_command("XADD", stream, "*", *event)
                     batch += 1
                     if batch == LOAD_CHUNK:
@@ -469,10 +323,6 @@ class Generator:
 
 
 # -- measurements ---------------------------------------------------------------------------
-class RollupFailed(Exception):
-    """workers.rollup.run raised: a failure of the code measured (exit 1), not of the harness."""
-
-
 @dataclass
 class Rate:
     events: int
@@ -511,7 +361,7 @@ def rollup(brand_id: str, batch: int, label: str) -> tuple[Rate, dict[str, int]]
     try:
         totals = job.run(brand_id, batch_size=batch)
     except redis.RedisError as exc:  # the code under test failed, not the harness
-        raise RollupFailed(f"{label}: workers.rollup.run raised {type(exc).__name__}: {exc}") from exc
+        raise CodeFailed(f"{label}: workers.rollup.run raised {type(exc).__name__}: {exc}") from exc
     rate = Rate(totals["clicks"] + totals["conversions"], time.perf_counter() - started)
     print(
         f"bench: {label}: roll-up of {totals['clicks']:,} clicks + {totals['conversions']:,} conversions "
@@ -519,40 +369,6 @@ def rollup(brand_id: str, batch: int, label: str) -> tuple[Rate, dict[str, int]]
         flush=True,
     )
     return rate, totals
-
-
-@dataclass
-class Latency:
-    path: str
-    calls: int
-    median_ms: float
-    p90_ms: float
-    min_ms: float
-    max_ms: float
-    cpu_median_ms: float  # this process's CPU time: less sensitive to a busy machine than wall time
-    response_bytes: int
-
-
-def time_report(brand: Brand, path: str, calls: int) -> Latency:
-    for _ in range(2):  # warm-up: first-request costs are not the report's
-        brand.get(path)
-    times, cpu, size = [], [], 0
-    for _ in range(calls):
-        started, started_cpu = time.perf_counter(), time.process_time()
-        _, size = brand.get(path)
-        times.append((time.perf_counter() - started) * 1000)
-        cpu.append((time.process_time() - started_cpu) * 1000)
-    times.sort()
-    return Latency(
-        path,
-        calls,
-        round(statistics.median(times), 2),
-        round(times[min(len(times) - 1, int(0.9 * len(times)))], 2),
-        round(times[0], 2),
-        round(times[-1], 2),
-        round(statistics.median(cpu), 2),
-        size,
-    )
 
 
 def rollup_fields(r: redis.Redis, brand: Brand) -> int:
@@ -655,7 +471,7 @@ def check_brand(r: redis.Redis, brand: Brand, traffic: Traffic, totals: list[dic
         int(r.xpending(stream, GROUP)["pending"])
         for stream in (keys.clicks_stream(brand.id), keys.conversions_stream(brand.id))
     )
-    report, _ = brand.get(REPORTS["by_promotion"])
+    report = brand.api("GET", REPORTS["by_promotion"])
     t = report["totals"]
     checks = [
         Check("link totals clicks + bot_hits = click events", traffic.clicks, clicks + bots),
@@ -699,20 +515,6 @@ class Settings:
             seed=env_int("BENCH_SEED", 20261126),
             profile=os.environ.get("BENCH_PROFILE", "").strip() not in ("", "0"),
         )
-
-
-def code_state() -> dict[str, Any]:
-    """The commit measured and the measured code's uncommitted changes (workers/ and tracker/)."""
-
-    def git(*args: str) -> str:
-        try:
-            done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10, check=False)
-        except (OSError, subprocess.TimeoutExpired):
-            return ""
-        return done.stdout.strip()
-
-    changed = git("status", "--porcelain", "--", "workers", "tracker")
-    return {"commit": git("rev-parse", "HEAD"), "uncommitted": [line[3:] for line in changed.splitlines()]}
 
 
 def used_memory(r: redis.Redis) -> int:
@@ -785,38 +587,21 @@ def profile_rollup(r: redis.Redis, gen: Generator, batch: int) -> tuple[list[dic
 
 
 def run(settings: Settings, procs: Procs) -> int:
-    from redirect import redis_executable
-
-    url, r = start_redis(procs)
-    print(f"bench: redis-server {r.info('server')['redis_version']} ({redis_executable()}) at {url}", flush=True)
-    import workers
-
-    # the jobs run in this process: its worker context (the roll-up archives counted clicks in ARCHIVE_DIR)
-    workers.start({"REDIS_URL": url, "QUEUE_REDIS_URL": url, "ARCHIVE_DIR": str(procs.tmp / "archive")})
-
-    from tracker import create_app, keys
+    from tracker import embedded, keys
     from tracker.db import connect
     from workers import rollup as _job  # noqa: F401 - all the measured code loaded at once, at the start
 
+    url, r = start_redis(procs)
+    print(f"bench: redis-server {r.info('server')['redis_version']} ({embedded.executable()}) at {url}", flush=True)
     code = code_state()  # what was just imported: others may commit or edit while this runs
-
-    app = create_app(
-        {
-            "REDIS_URL": url,
-            "QUEUE_REDIS_URL": url,
-            "SECRET_KEY": SECRET_KEY,
-            "SPOOL_DIR": str(procs.tmp / "spool"),
-            "TESTING": True,
-        }
-    )
-    client = app.test_client()
+    app = in_process(url, procs)  # the jobs run in this process too (roll-ups archive counted clicks in ARCHIVE_DIR)
     rng = random.Random(settings.seed)
     secret = SECRET_KEY.encode()
     now = datetime.now(UTC)
     wall = time.perf_counter()
 
     # 1. throughput -------------------------------------------------------------------------
-    brand_a = make_brand(r, client, "Bench Throughput", "tp", now)
+    brand_a = make_brand(app, "Bench Throughput", "tp", now)
     print(f"bench: brand {brand_a.id}: {len(brand_a.links)} promotions and links through the API", flush=True)
     look = app.extensions.get("lookups", r)
     gen_a = Generator(rng, brand_a, Audience.make(rng, settings.events), secret, look)
@@ -858,14 +643,13 @@ def run(settings: Settings, procs: Procs) -> int:
     checks_a.append(
         Check("raw read entries = events generated", gen_a.traffic.clicks + gen_a.traffic.orders, raw.events)
     )
-    value = roll.per_second / raw.per_second if raw.per_second else 0.0
-    ratio = {"value": round(value, 3), "target": TARGET_RATIO, "pass": value >= TARGET_RATIO}
+    throughput = ratio(roll.per_second / raw.per_second if raw.per_second else 0.0, TARGET_RATIO)
 
     # 2. report latency at N and 10 x N ------------------------------------------------------
     load_s_per_event = gen_a.traffic.load_seconds / max(1, gen_a.traffic.clicks)
     n, why = choose_latency_n(settings, load_s_per_event, roll, bytes_per_event, r)
     print(f"bench: report latency with N = {n:,} ({why})", flush=True)
-    brand_b = make_brand(r, client, "Bench Reports", "rp", now)
+    brand_b = make_brand(app, "Bench Reports", "rp", now)
     gen_b = Generator(rng, brand_b, Audience.make(rng, 10 * n), secret, look)
     latency: dict[str, Any] = {"n": n, "why": why, "steps": []}
     totals_b: list[dict[str, int]] = []
@@ -875,7 +659,7 @@ def run(settings: Settings, procs: Procs) -> int:
         rate, totals = rollup(brand_b.id, settings.batch_size, f"reports {label}")
         totals_b.append(totals)
         checks_b = check_brand(r, brand_b, gen_b.traffic, totals_b)
-        timings = {name: time_report(brand_b, path, settings.report_calls) for name, path in REPORTS.items()}
+        timings = {name: time_report(brand_b.api, path, settings.report_calls) for name, path in REPORTS.items()}
         fields = rollup_fields(r, brand_b)
         for name, lat in timings.items():
             print(
@@ -897,11 +681,8 @@ def run(settings: Settings, procs: Procs) -> int:
     for name in REPORTS:
         at_n, at_10n = (s["reports"][name]["median_ms"] for s in latency["steps"])
         cpu_n, cpu_10n = (s["reports"][name]["cpu_median_ms"] for s in latency["steps"])
-        value_l = at_10n / at_n if at_n else 0.0
         latency["ratios"][name] = {
-            "value": round(value_l, 3),
-            "target": TARGET_LATENCY_RATIO,
-            "pass": value_l <= TARGET_LATENCY_RATIO,
+            **ratio(at_10n / at_n if at_n else 0.0, TARGET_LATENCY_RATIO, at_most=True),
             "cpu_value": round(cpu_10n / cpu_n, 3) if cpu_n else None,
         }
     fields_n, fields_10n = (s["rollup_fields"] for s in latency["steps"])
@@ -913,11 +694,11 @@ def run(settings: Settings, procs: Procs) -> int:
         print(text, flush=True)
 
     elapsed = time.perf_counter() - wall
-    print_report(settings, gen_a.traffic, raw, roll, ratio, server, checks_a, latency, checks_b, elapsed)
-    write_json(
-        settings, r, gen_a.traffic, raws, raw, roll, totals_a, ratio, server, checks_a, latency, checks_b,
+    print_report(settings, gen_a.traffic, raw, roll, throughput, server, checks_a, latency, checks_b, elapsed)
+    write_results("rollup", results(
+        settings, r, gen_a.traffic, raws, raw, roll, totals_a, throughput, server, checks_a, latency, checks_b,
         profile_rows, elapsed, code,
-    )  # fmt: skip
+    ))  # fmt: skip
     return 0 if all(c.ok for c in (*checks_a, *checks_b)) else 1
 
 
@@ -934,8 +715,7 @@ def print_report(
     print(f"{'':<34} {'events':>12} {'seconds':>9} {'events/s':>12}")
     for label, rate in (("raw read (XRANGE, best of 2)", raw), ("roll-up (workers.rollup.run)", roll)):
         print(f"{label:<34} {rate.events:>12,} {rate.seconds:>9.2f} {rate.per_second:>12,.0f}")
-    verdict = "PASS" if ratio["pass"] else "MISS"
-    print(f"roll-up/raw read = {ratio['value']:.3f}  (target >= {ratio['target']})  {verdict}")
+    print(ratio_line("roll-up/raw read", ratio, digits=3))
     print(
         f"redis-server busy per event: raw read {server['raw_read_usec_per_event']} us, roll-up "
         f"{server['rollup_usec_per_event']} us (Lua scripts {server['rollup_scripts_usec_per_event']} us); "
@@ -951,7 +731,7 @@ def print_report(
         item = latency["ratios"][name]
         verdict = "PASS" if item["pass"] else "MISS"
         print(
-            f"GET {path:<30} {at_n:>12.1f} {at_10n:>12.1f} {item['value']:>8.2f}  "
+            f"GET {'/api/v1' + path:<30} {at_n:>12.1f} {at_10n:>12.1f} {item['value']:>8.2f}  "
             f"(target <= {item['target']}) {verdict}   CPU time 10N/N {item['cpu_value']}"
         )
     fields_n, fields_10n = (s["rollup_fields"] for s in latency["steps"])
@@ -969,17 +749,16 @@ def print_report(
     print(f"\nwhole benchmark: {elapsed:.0f} s")
 
 
-def write_json(
+def results(
     settings: Settings, r: redis.Redis, traffic: Traffic, raws: list[Rate], raw: Rate, roll: Rate,
     totals: dict[str, int], ratio: dict[str, Any], server: dict[str, Any], checks_a: list[Check],
     latency: dict[str, Any], checks_b: list[Check], profile: list[dict[str, Any]] | None, elapsed: float,
     code: dict[str, Any],
-) -> None:  # fmt: skip
+) -> dict[str, Any]:  # fmt: skip
     def checks(items: list[Check]) -> list[dict[str, Any]]:
         return [{**asdict(c), "ok": c.ok} for c in items]
 
-    payload = {
-        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    return {
         "settings": {
             **asdict(settings),
             "cpus": os.cpu_count(),
@@ -1002,30 +781,7 @@ def write_json(
         "elapsed_s": round(elapsed, 1),
         "redis_used_memory": used_memory(r),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(payload, indent=2) + "\n")
-    print(f"wrote {RESULTS.relative_to(ROOT)}")
-
-
-def rollup_harness(run_: Callable[[Procs], int]) -> int:
-    """`harness`, and: the roll-up under test failing exits 1, Redis or the OS failing 2."""
-
-    def body(procs: Procs) -> int:
-        try:
-            return run_(procs)
-        except RollupFailed as exc:
-            print(f"bench: ROLL-UP FAILED: {exc}", file=sys.stderr)
-            return 1
-        except (redis.RedisError, OSError) as exc:
-            print(f"bench: harness failure: {type(exc).__name__}: {exc}", file=sys.stderr)
-            return 2
-
-    return harness(body)
-
-
-def main() -> int:
-    return rollup_harness(lambda procs: run(Settings.from_env(), procs))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(lambda procs: run(Settings.from_env(), procs)))

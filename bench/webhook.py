@@ -29,8 +29,6 @@ fsyncs cost; never the product's setting). Exit 0 whatever the ratio
 from __future__ import annotations
 
 import atexit
-import hashlib
-import hmac
 import json
 import os
 import platform
@@ -45,37 +43,38 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import redis
-from redirect import (
+from harness import (
     BENCH_DIR,
     ROOT,
-    VENV_BIN,
     HarnessError,
     Proc,
     Procs,
-    Settings,
     WrkResult,
-    api_create,
     base_env,
-    create_brand,
-    create_link,
+    cli_brand,
     env_int,
     free_port,
-    granian_argv,
-    harness,
+    http_api,
     http_request,
     log_tail,
-    parse_wrk,
+    main,
+    ratio,
+    ratio_line,
     service_env,
+    short_link,
     start_redis,
     wait_http,
+    write_results,
     wrk,
 )
+from redirect import Settings
+
+from tracker.demo.client import click_id
+from tracker.demo.traffic import order_payload, signature, signed
 
 LUA_SCRIPT = BENCH_DIR / "webhook.lua"
-RESULTS = BENCH_DIR / "results" / "webhook.json"
 TARGET = 0.5
 MARGIN = 2.0  # the measured set holds this many times what the baseline's warm-up rate needs
 MIN_REQUESTS = 20_000
@@ -121,7 +120,7 @@ def journal_mode() -> str:
 
 def ours_argv(settings: Settings, port: int) -> list[str]:
     """The service as `tracker web` serves it: granian's ASGI interface, tracker.asgi:app."""
-    return granian_argv(settings, port, "tracker.asgi:app", "asgi")
+    return settings.granian(port, "tracker.asgi:app", "asgi")
 
 
 def tolerance_seconds() -> int:
@@ -143,22 +142,21 @@ class Brand:
         return f"/webhooks/{self.id}/{SOURCE}"
 
 
-def click_id(port: int, code: str) -> str:
+def real_click(port: int, code: str) -> str:
     """A real click: GET /<code>, the `tid` of the Location (redirects not followed)."""
-    reply = http_request(port, "GET", f"/{code}", headers={"User-Agent": "Mozilla/5.0 (bench webhook)"})
-    location = reply.headers.get("location", "")
-    tids = parse_qs(urlsplit(location).query).get("tid", [])
-    if reply.status != 302 or len(tids) != 1:
-        raise HarnessError(f"GET /{code} answered {reply.status} to {location!r}, not a 302 with a tid")
-    return tids[0]
+    status, headers, _ = http_request(port, "GET", f"/{code}", headers={"User-Agent": "Mozilla/5.0 (bench webhook)"})
+    if status != 302:
+        raise HarnessError(f"GET /{code} answered {status} to {headers.get('location')!r}, not a 302 with a tid")
+    return click_id(headers.get("location", ""))
 
 
 def set_up_brand(port: int, brand_id: str, api_key: str, clicks: int) -> Brand:
     """Influencer, campaign, promotion and link through the JSON API, a generic webhook secret,
     and `clicks` distinct click ids from real redirects."""
-    code = create_link(port, api_key, "bench-hooks", "https://shop.example/p", ["BENCH10"])
-    secret = str(api_create(port, api_key, f"/api/v1/integrations/{SOURCE}/secrets", {})["secret"])
-    tids = tuple(dict.fromkeys(click_id(port, code) for _ in range(clicks)))
+    api = http_api(port, api_key)
+    code = short_link(api, "bench-hooks", "https://shop.example/p", "BENCH10")
+    secret = str(api("POST", f"/integrations/{SOURCE}/secrets", {})["secret"])
+    tids = tuple(dict.fromkeys(real_click(port, code) for _ in range(clicks)))
     if len(tids) != clicks:
         raise HarnessError(f"{clicks} redirects gave only {len(tids)} distinct click ids")
     return Brand(brand_id, api_key, secret, tids)
@@ -182,25 +180,14 @@ def write_requests(prefix: Path, brand: Brand, count: int, slices: int) -> Reque
     is unique across the run (the prefix's name is part of it)."""
     t = int(time.time())
     occurred_at = datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    signer = hmac.new(brand.secret.encode(), f"{t}.".encode(), hashlib.sha256)
     run = f"{prefix.name}-{secrets.token_hex(3)}"
     files = [open(f"{prefix}.{i}.txt", "w", encoding="utf-8") for i in range(1, slices + 1)]
     try:
         for n in range(count):
-            body = json.dumps(
-                {
-                    "type": "order",
-                    "order_id": f"{run}-{n:07d}",
-                    "amount": AMOUNT,
-                    "currency": CURRENCY,
-                    "occurred_at": occurred_at,
-                    "click_id": brand.click_ids[n % len(brand.click_ids)],
-                },
-                separators=(",", ":"),
-            )
-            mac = signer.copy()
-            mac.update(body.encode())
-            files[n % slices].write(f"t={t},v1={mac.hexdigest()}\t{body}\n")
+            payload = order_payload(f"{run}-{n:07d}", AMOUNT, CURRENCY, occurred_at=occurred_at,
+                                    click_id=brand.click_ids[n % len(brand.click_ids)])  # fmt: skip
+            body = json.dumps(payload, separators=(",", ":"))
+            files[n % slices].write(f"{signature(brand.secret, t, body.encode())}\t{body}\n")
     finally:
         for file in files:
             file.close()
@@ -208,23 +195,15 @@ def write_requests(prefix: Path, brand: Brand, count: int, slices: int) -> Reque
 
 
 def signed_post(port: int, brand: Brand, order_id: str) -> tuple[int, dict[str, Any]]:
-    """One webhook outside the load, through http.client (which sends json.dumps(payload))."""
-    t = int(time.time())
-    payload = {
-        "type": "order",
-        "order_id": order_id,
-        "amount": AMOUNT,
-        "currency": CURRENCY,
-        "occurred_at": datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "click_id": brand.click_ids[0],
-    }
-    mac = hmac.new(brand.secret.encode(), f"{t}.{json.dumps(payload)}".encode(), hashlib.sha256).hexdigest()
-    reply = http_request(port, "POST", brand.path, payload, {"X-Signature": f"t={t},v1={mac}"})
+    """One webhook outside the load, on a connection of its own."""
+    occurred_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    payload = order_payload(order_id, AMOUNT, CURRENCY, occurred_at=occurred_at, click_id=brand.click_ids[0])
+    status, _, raw = http_request(port, "POST", brand.path, *signed(brand.secret, payload))
     try:
-        data = json.loads(reply.body)
+        data = json.loads(raw)
     except ValueError:
-        data = {"raw": reply.body[:300].decode(errors="replace")}
-    return reply.status, data if isinstance(data, dict) else {"raw": data}
+        data = {"raw": raw[:300].decode(errors="replace")}
+    return status, data if isinstance(data, dict) else {"raw": data}
 
 
 # -- wrk ------------------------------------------------------------------------------------
@@ -255,19 +234,9 @@ class Load:
 
     def as_dict(self) -> dict[str, Any]:
         w = self.wrk
-        return {
-            "requests": w.requests,
-            "ok": self.ok,
-            "status_ge_400": self.errors,
-            "issued": self.issued,
-            "in_flight": self.in_flight,
-            "loaded": self.loaded,
-            "rps": w.rps,
-            "p50_ms": w.p50_ms,
-            "p99_ms": w.p99_ms,
-            "socket_errors": w.socket_errors,
-            "duration_s": w.duration_s,
-        }
+        return {"requests": w.requests, "ok": self.ok, "status_ge_400": self.errors, "issued": self.issued,
+                "in_flight": self.in_flight, "loaded": self.loaded, "rps": w.rps, "p50_ms": w.p50_ms,
+                "p99_ms": w.p99_ms, "socket_errors": w.socket_errors, "duration_s": w.duration_s}  # fmt: skip
 
 
 def run_wrk(settings: Settings, url: str, seconds: int, requests: RequestSet, tolerance: int) -> Load:
@@ -276,14 +245,13 @@ def run_wrk(settings: Settings, url: str, seconds: int, requests: RequestSet, to
             f"the requests signed at {requests.signed_at} would expire during the run "
             f"(signature tolerance {tolerance}s); lower BENCH_SECONDS"
         )
-    done = wrk(settings, url, seconds, LUA_SCRIPT, str(requests.prefix))
-    result = parse_wrk(done.stdout, settings.connections)
-    extra = re.search(r"issued=(\d+) loaded=(\d+) exhausted=(\d+)", done.stdout)
+    result, output = wrk(settings.threads, settings.connections, url, seconds, LUA_SCRIPT, str(requests.prefix))
+    extra = re.search(r"issued=(\d+) loaded=(\d+) exhausted=(\d+)", output)
     if not extra:
-        raise HarnessError(f"no request counts in wrk's output:\n{done.stdout}\n{done.stderr}")
+        raise HarnessError(f"no request counts in wrk's output:\n{output}")
     issued, loaded, exhausted = map(int, extra.groups())
     if loaded != requests.count:
-        raise HarnessError(f"wrk's threads loaded {loaded} of {requests.count} requests:\n{done.stderr}")
+        raise HarnessError(f"wrk's threads loaded {loaded} of {requests.count} requests:\n{output}")
     if exhausted:
         raise HarnessError(
             f"{exhausted} wrk thread(s) ran out of requests ({requests.count} for {seconds}s); "
@@ -321,12 +289,10 @@ def check_ours(port: int, brand: Brand) -> None:
     events = data.get("events") or [{}]
     if status != 200 or events[0].get("outcome") != "recorded":
         raise HarnessError(f"a signed webhook answered {status}: {data}")
-    cid = events[0]["conversion_id"]
-    auth = {"Authorization": f"Bearer {brand.api_key}"}
-    reply = http_request(port, "GET", f"/api/v1/conversions/{cid}", headers=auth)
-    attribution = json.loads(reply.body).get("attribution", {}) if reply.status == 200 else {}
+    status, body = http_api(port, brand.api_key).raw("GET", f"/conversions/{events[0]['conversion_id']}")
+    attribution = json.loads(body).get("attribution", {}) if status == 200 else {}
     if attribution.get("status") != "attributed" or attribution.get("matched_by") != "click_id":
-        raise HarnessError(f"the check order was not attributed by click id: {reply.status} {reply.body[:500]!r}")
+        raise HarnessError(f"the check order was not attributed by click id: {status} {body[:500]!r}")
 
 
 def check_alive(proc: Proc) -> None:
@@ -407,8 +373,7 @@ def ratio_of(outcomes: dict[str, Outcome]) -> dict[str, Any] | None:
     ours, base = outcomes["ours"].result, outcomes["base"].result
     if ours is None or base is None or base.wrk.rps <= 0:
         return None
-    value = ours.wrk.rps / base.wrk.rps
-    return {"value": round(value, 3), "target": TARGET, "pass": value >= TARGET}
+    return ratio(ours.wrk.rps / base.wrk.rps, TARGET)
 
 
 def accounting_lines(acc: Accounting) -> list[str]:
@@ -456,11 +421,7 @@ def print_report(
             f"{r.wrk.requests:>10} {r.errors:>7} {sock:>8}"
         )
     print()
-    if ratio is None:
-        print("ours/baseline: n/a")
-    else:
-        verdict = "PASS" if ratio["pass"] else "MISS"
-        print(f"ours/baseline = {ratio['value']:.2f}  (target >= {ratio['target']})  {verdict}")
+    print(ratio_line("ours/baseline", ratio))
     print()
     for outcome in outcomes.values():
         for note in outcome.notes:
@@ -469,14 +430,14 @@ def print_report(
         print("\n".join(accounting_lines(acc)))
 
 
-def write_json(
+def results(
     settings: Settings,
     options: Options,
     outcomes: dict[str, Outcome],
     ratio: dict[str, Any] | None,
     acc: Accounting | None,
     sets: dict[str, RequestSet],
-) -> None:
+) -> dict[str, Any]:
     import granian
 
     def server(outcome: Outcome) -> dict[str, Any]:
@@ -489,8 +450,7 @@ def write_json(
             data.update(rps=r.rps, p50_ms=r.p50_ms, p99_ms=r.p99_ms)
         return data
 
-    payload = {
-        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    return {
         "settings": {
             **{k: v for k, v in asdict(settings).items() if k != "servers"},
             **asdict(options),
@@ -512,21 +472,12 @@ def write_json(
             "ok": acc.ok,
         },
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(payload, indent=2) + "\n")
-    print(f"\nwrote {RESULTS.relative_to(ROOT)}")
 
 
 # -- main -----------------------------------------------------------------------------------
 def run(settings: Settings, options: Options, procs: Procs) -> int:
-    if shutil.which("wrk") is None:
-        raise HarnessError("wrk is not installed (apt-get install wrk)")
-    if not (VENV_BIN / "tracker").exists():
-        raise HarnessError(f"{VENV_BIN / 'tracker'} is missing (make .venv/bin/tracker)")
-    try:
-        from tracker import keys
-    except ImportError as exc:
-        raise HarnessError(f"cannot import tracker.keys: {exc}") from exc
+    from tracker import keys
+
     tolerance = tolerance_seconds()
     journal = journal_mode()
     redis_url, client = start_redis(procs)
@@ -534,7 +485,7 @@ def run(settings: Settings, options: Options, procs: Procs) -> int:
     port = free_port()
     print(f"bench: setting up a brand through the CLI and the API (port {port}) ...", flush=True)
     env = service_env(redis_url, port, procs.tmp)
-    brand_id, api_key = create_brand(env)
+    brand_id, api_key = cli_brand(env)
     proc = start_server(procs, "ours-setup", ours_argv(settings, port), env, port, ROOT)
     try:
         brand = set_up_brand(port, brand_id, api_key, options.clicks)
@@ -556,7 +507,7 @@ def run(settings: Settings, options: Options, procs: Procs) -> int:
         port = free_port()
         print(f"bench: baseline on port {port} ...", flush=True)
         env = base_env(PYTHONPATH=str(BENCH_DIR))
-        proc = start_server(procs, "base", granian_argv(settings, port, "webhook_apps:hello_app"), env, port, BENCH_DIR)
+        proc = start_server(procs, "base", settings.granian(port, "webhook_apps:hello_app"), env, port, BENCH_DIR)
         try:
             check_baseline(port, brand)
             url = f"http://127.0.0.1:{port}{brand.path}"
@@ -600,15 +551,11 @@ def run(settings: Settings, options: Options, procs: Procs) -> int:
         notes_of(outcome)
     ratio = ratio_of(outcomes)
     print_report(settings, outcomes, ratio, acc)
-    write_json(settings, options, outcomes, ratio, acc, sets)
+    write_results("webhook", results(settings, options, outcomes, ratio, acc, sets))
     if any(o.error for o in outcomes.values()):
         return 2
     return 0 if acc is not None and acc.ok else 1
 
 
-def main() -> int:
-    return harness(lambda procs: run(settings_from_env(), Options.from_env(), procs))
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(lambda procs: run(settings_from_env(), Options.from_env(), procs)))

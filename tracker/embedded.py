@@ -39,7 +39,7 @@ def spawn(
 
 
 def _spawn(
-    port: int, data_dir: str | None, persist: bool, host: str, cluster: bool = False
+    port: int, data_dir: str | None, persist: bool, host: str, cluster: bool = False, appendfsync: str = APPENDFSYNC
 ) -> tuple[subprocess.Popen, Path]:
     args = [
         executable(),
@@ -63,7 +63,7 @@ def _spawn(
     if data_dir:
         Path(data_dir).mkdir(parents=True, exist_ok=True)
         args += ["--dir", str(Path(data_dir).resolve())]
-    args += ["--appendonly", "yes", "--appendfsync", APPENDFSYNC] if persist else ["--appendonly", "no"]
+    args += ["--appendonly", "yes", "--appendfsync", appendfsync] if persist else ["--appendonly", "no"]
     # Its log goes to a file (a pipe nobody reads would fill and stall the server). Its own
     # session: a Ctrl-C meant for `tracker run` must not stop Redis before the others.
     if data_dir:
@@ -77,14 +77,16 @@ def _spawn(
 
 
 def start(
-    port: int, data_dir: str | None = None, persist: bool = True, host: str = "127.0.0.1", cluster: bool = False
-) -> subprocess.Popen:
+    port: int, data_dir: str | None = None, persist: bool = True, host: str = "127.0.0.1", cluster: bool = False,
+    appendfsync: str = APPENDFSYNC,
+) -> subprocess.Popen:  # fmt: skip
     """Start redis-server on host:port and wait until it answers PING (`cluster`: as a cluster node,
-    which `form_cluster` joins to the others)."""
+    which `form_cluster` joins to the others; `appendfsync`: the AOF's fsync policy when `persist`,
+    which the benchmarks vary)."""
     with socket.socket() as probe:
         if probe.connect_ex((host, port)) == 0:
             raise RuntimeError(f"port {port} on {host} is already in use")
-    proc, log_path = _spawn(port, data_dir, persist, host, cluster)
+    proc, log_path = _spawn(port, data_dir, persist, host, cluster, appendfsync)
     client = redis.Redis(host=host, port=port, socket_connect_timeout=0.2)
     deadline = time.monotonic() + 10
     try:
