@@ -17,9 +17,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import redis
 
-from tracker import api, clickid, keys, money
+from tracker import clickid, keys, money
 from tracker.db import scripts
 from tracker.lookups import Lookups
+from tracker.records import iso, new_id, now_iso
 
 ATTRIBUTION_KEYS = ("click_id", "discount_code", "landing_url")  # the default priority
 CLOCK_SKEW_MS = 5 * 60_000  # an order may carry a time a little before its click's
@@ -28,10 +29,11 @@ CLOCK_SKEW_MS = 5 * 60_000  # an order may carry a time a little before its clic
 class BadInput(ValueError):
     """A payload field is missing or wrong: `field` names it."""
 
-    def __init__(self, field_name: str, message: str):
+    def __init__(self, field_name: str, message: str, status: int = 422):
         super().__init__(f"{field_name}: {message}")
         self.field = field_name
         self.message = message
+        self.status = status  # 400 for a body that is not JSON at all
 
 
 @dataclass
@@ -112,7 +114,7 @@ def _check_click(look: Lookups, brand: dict[str, Any], tid: str, order: Order, s
         return {"result": "unknown_link", "detail": f"The click id names link {click.code!r}, not one of this brand's."}
     age_ms = int(order.occurred_at.timestamp() * 1000) - click.ts_ms
     window_days = brand["attribution_window_days"]
-    clicked = api.iso(datetime.fromtimestamp(click.ts_ms / 1000, UTC))
+    clicked = iso(datetime.fromtimestamp(click.ts_ms / 1000, UTC))
     if age_ms < -CLOCK_SKEW_MS:
         return {"result": "before_click", "detail": f"The order is dated before its click ({clicked})."}
     if age_ms > window_days * 86_400_000:
@@ -185,15 +187,15 @@ def order_call(
     """`record_order`'s script call, attribution decided: run it blocking (`tracker.db`) or awaited
     (`tracker.db.aio.Pipes.run`)."""
     decision = attribute(look, brand, order, secrets)
-    conversion_id = api.new_id()
+    conversion_id = new_id()
     record = {
         "id": conversion_id,
         "source": order.source,
         "order_id": order.order_id,
         "amount": order.amount,
         "currency": order.currency,
-        "occurred_at": api.iso(order.occurred_at),
-        "received_at": api.now_iso(),
+        "occurred_at": iso(order.occurred_at),
+        "received_at": now_iso(),
         "click_ids": order.click_ids,
         "discount_codes": order.discount_codes,
         "landing_url": order.landing_url,
@@ -219,24 +221,6 @@ def order_call(
     return scripts.record_order(
         brand_id=brand["id"], source=order.source, order_id=order.order_id, conversion_id=conversion_id,
         record=json.dumps(record), amount=order.amount, at_ms=ts, event=list(event.items()),
-    )  # fmt: skip
-
-
-def record_refund(look: Lookups, brand: dict[str, Any], refund: Refund) -> tuple[str, str | None]:
-    """Apply a refund once per refund id; returns (outcome, conversion id): outcome is
-    'recorded', 'duplicate' or 'pending' (kept until its order arrives)."""
-    b, r = brand["id"], look.r
-    existing = r.hget(keys.order_index(b), f"{refund.source}:{refund.order_id}")
-    if existing is not None:
-        raw = r.hget(keys.conversions(b), existing)
-        order_currency = json.loads(raw)["currency"] if raw else refund.currency
-        if order_currency != refund.currency:
-            raise BadInput("currency", f"The refund is in {refund.currency}, its order in {order_currency}.")
-    return look.db.run(
-        scripts.record_refund(
-            brand_id=b, source=refund.source, order_id=refund.order_id, refund_id=refund.refund_id,
-            amount=refund.amount, at_ms=int(refund.occurred_at.timestamp() * 1000),
-        )
     )  # fmt: skip
 
 
