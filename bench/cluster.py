@@ -2,7 +2,7 @@
 (`make bench-cluster` -> bench/run.sh cluster -> this).
 
 Both are `tracker.asgi:app` as `tracker web` serves it (granian, BENCH_WORKERS workers), each with
-a brand and a real short link, loaded with wrk for the same time (bench/redirect.py's harness and
+a brand and a real short link, loaded with wrk for the same time (bench/redirect.py's measurement and
 settings: BENCH_SECONDS, BENCH_WARMUP, BENCH_THREADS, BENCH_CONNECTIONS, BENCH_WORKERS,
 BENCH_APPENDFSYNC). The cluster's nodes are the same redis-server binary (cluster mode, slots split in
 thirds, as tests/conftest.py and `tracker run --cluster` do), the queue on the standalone one.
