@@ -1,10 +1,10 @@
-"""What every API area shares: the current brand, its store, pagination, common fields."""
+"""What every API area shares over HTTP: the current brand (its store, its service scope), the
+common schema fields, pagination. The rules live in each area's `model.py`."""
 
 from __future__ import annotations
 
-import os
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,23 +13,15 @@ from flask import current_app, g
 from marshmallow import Schema, ValidationError, fields, validate
 
 from tracker import money
+from tracker.records import iso
+from tracker.scope import Scope
 from tracker.store import Store
 
 MAX_URL = 2048
-ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-
-
-def new_id() -> str:
-    """12 characters of ID_ALPHABET from one read of the OS's randomness (~70 bits)."""
-    n = int.from_bytes(os.urandom(9), "big")
-    chars = []
-    for _ in range(12):
-        n, d = divmod(n, 57)
-        chars.append(ID_ALPHABET[d])
-    return "".join(chars)
 
 
 def brand() -> dict[str, Any]:
+    """The brand of this request's API key (or the dashboard's signed-in brand)."""
     return g.brand
 
 
@@ -37,23 +29,9 @@ def store() -> Store:
     return Store(current_app.extensions["redis"], g.brand["id"])
 
 
-def now_iso() -> str:
-    return iso(datetime.now(UTC))
-
-
-def iso(value: datetime | date | str | None) -> str | None:
-    """ISO 8601 text of a date or time (UTC, with Z); text and None pass through."""
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return value.isoformat()
-
-
-def parse_iso(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+def scope() -> Scope:
+    """The current brand's scope, for the service functions."""
+    return Scope.of(current_app, g.brand)
 
 
 # -- fields ---------------------------------------------------------------------------------
@@ -154,18 +132,6 @@ def check_discount_code(value: str) -> None:
 def DiscountCodes(**kw: Any) -> fields.List:  # noqa: N802
     code = fields.String(validate=check_discount_code, metadata={"pattern": CODE_RE.pattern})
     return fields.List(code, validate=validate.Length(max=100), **kw)
-
-
-def forget(*records: dict[str, Any] | None, kind: str | None = None) -> None:
-    """Drop this process's cached copies of records (and of their discount codes) after a change."""
-    look = current_app.extensions["lookups"]
-    for record in records:
-        if not record:
-            continue
-        if kind:
-            look.forget("entity", g.brand["id"], kind, record["id"])
-        for code in record.get("discount_codes") or []:
-            look.forget("discount", g.brand["id"], code.upper())
 
 
 # -- pagination -----------------------------------------------------------------------------

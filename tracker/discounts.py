@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tracker.store import Conflict
+from tracker.store import Taken
 
 INDEX = "discount_code"
 
@@ -11,5 +11,5 @@ def index_values(codes: list[str] | None) -> list[str]:
     return sorted({c.upper() for c in codes or []})
 
 
-def conflict_message(exc: Conflict) -> str:
+def conflict_message(exc: Taken) -> str:
     return f"discount code {exc.value} is already registered for this brand."

@@ -1,8 +1,13 @@
 """One JSON error shape for every error: {code, status, message, errors?}.
 
-flask-smorest's handler produces it for every HTTPException (webargs validation errors
-included); views raise with `abort(code, message=...)` or `field_error`. A body that is not
-JSON at all (malformed, or nested past what the parser can follow) is a 400 naming `body`.
+The service functions of each area (`tracker/<area>/model.py`) raise the domain errors below:
+plain exceptions, no HTTP. `TrackerApi` maps them to the error shape, in one handler; the
+dashboard and the influencer page catch them and show them next to their fields.
+
+flask-smorest's handler produces the same shape for every HTTPException (webargs validation
+errors included); views raise those with `abort(code, message=...)` or `field_error` for what
+is about HTTP itself. A body that is not JSON at all (malformed, or nested past what the parser
+can follow) is a 400 naming `body`.
 """
 
 from __future__ import annotations
@@ -15,8 +20,83 @@ from flask import Request
 from flask_smorest import Api, abort
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
 
-__all__ = ["Blueprint", "TrackerApi", "abort", "body_error", "field_error", "json_body"]
+__all__ = [
+    "Blueprint",
+    "Conflict",
+    "DomainError",
+    "Invalid",
+    "NotFound",
+    "TrackerApi",
+    "Unavailable",
+    "Unreadable",
+    "abort",
+    "body_error",
+    "field_error",
+    "json_body",
+]
+
+
+# -- domain errors --------------------------------------------------------------------------
+class DomainError(Exception):
+    """A rule of the service refused a request. `message` is the whole text; `errors` the tree
+    {location: {field: [problems]}} naming the field, or None; `status` the HTTP answer."""
+
+    status = 400
+
+    def __init__(self, message: str, errors: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.errors = errors
+
+
+class NotFound(DomainError):
+    """No such record in this brand (another brand's ids included): "influencer Hq3... not found"."""
+
+    status = 404
+
+    def __init__(self, kind: str, id: str, message: str | None = None):  # noqa: A002 - the record's id
+        super().__init__(message or f"{kind} {id} not found")
+        self.kind = kind
+        self.id = id
+
+
+class FieldError(DomainError):
+    """A problem with one field: "field: problem". `errors` may name it deeper (a list item, a
+    CSV line); by default it is {"json": {field: [problem]}}. Without a field, the message alone."""
+
+    def __init__(self, field: str | None, message: str, errors: dict[str, Any] | None = None):
+        if field is None:
+            super().__init__(message, errors)
+        else:
+            super().__init__(f"{field}: {message}", errors or {"json": {field: [message]}})
+        self.field = field
+        self.problem = message
+
+
+class Unreadable(FieldError):
+    """Input that cannot be read at all (400), e.g. an upload that is not UTF-8 text."""
+
+    status = 400
+
+
+class Invalid(FieldError):
+    """A value the rules refuse (422): an unknown related id, dates out of order..."""
+
+    status = 422
+
+
+class Conflict(FieldError):
+    """A value another record holds, or a limit reached (409)."""
+
+    status = 409
+
+
+class Unavailable(DomainError):
+    """Worth retrying (503): e.g. no free link code found."""
+
+    status = 503
 
 
 def field_error(field: str, message: str, code: int = 422, location: str = "json") -> NoReturn:
@@ -72,7 +152,20 @@ def _first(errors: Any, path: str = "") -> str | None:
 
 
 class TrackerApi(Api):
-    """flask-smorest's Api, with a message on every error (validation errors name their field)."""
+    """flask-smorest's Api, with a message on every error (validation errors name their field), and
+    the domain errors in the same shape."""
+
+    def _register_error_handlers(self) -> None:
+        super()._register_error_handlers()
+        self._app.register_error_handler(DomainError, self.handle_domain_error)
+
+    def handle_domain_error(self, error: DomainError) -> Any:
+        """The one place a domain error becomes an answer: {code, status, message, errors?}."""
+        payload: dict[str, Any] = {"code": error.status, "status": HTTP_STATUS_CODES[error.status]}
+        payload["message"] = error.message
+        if error.errors:
+            payload["errors"] = error.errors
+        return payload, error.status
 
     def handle_http_exception(self, error: HTTPException) -> Any:
         payload, code, headers = super().handle_http_exception(error)

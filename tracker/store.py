@@ -15,8 +15,8 @@ import redis
 from tracker import keys
 
 
-class Conflict(Exception):
-    """A unique field's value is taken by another record."""
+class Taken(Exception):
+    """A unique field's value is taken by another record (the area's rules turn it into errors.Conflict)."""
 
     def __init__(self, field: str, value: str):
         super().__init__(f"{field} {value!r} is already in use")
@@ -63,7 +63,7 @@ class Store:
         """Create or replace `record` (keyed by its id) and its unique index entries atomically.
 
         `unique` maps an index name to the values this record must own; `old_unique` the values
-        it owned before (released). Raises Conflict naming the index if a value is taken.
+        it owned before (released). Raises Taken naming the index if a value is taken.
         """
         unique = unique or {}
         old_unique = old_unique or {}
@@ -79,7 +79,7 @@ class Store:
                         for value in values:
                             owner = p.hget(index_keys[name], value)
                             if owner is not None and owner.decode() != rid:
-                                raise Conflict(name, value)
+                                raise Taken(name, value)
                     p.multi()
                     for name, values in old_unique.items():
                         stale = [v for v in values if v not in unique.get(name, [])]

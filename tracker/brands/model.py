@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 import redis
 import shortuuid
 
 from tracker import auth, keys, migrations
+from tracker.records import now_iso
 from tracker.tiers import DEFAULT_THRESHOLDS
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def get_brand(r: redis.Redis, brand_id: str) -> dict[str, Any] | None:

@@ -1,40 +1,51 @@
 """Manage influencers, campaigns, promotions and links from the dashboard: lists, create and edit forms.
 
 A form is turned into the API's JSON body (`forms.to_payload`), loaded with the API's schema and
-handed to the API's own view function, so the dashboard validates, stores and answers conflicts
-exactly like `/api/v1` (same messages, shown next to the fields). Another brand's ids are 404.
+handed to the area's service functions (`tracker/<area>/service.py`), so the dashboard validates,
+stores and answers conflicts exactly like `/api/v1`: the same domain errors, their messages shown
+next to the fields. Another brand's ids are 404 (`domain_error`).
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
-from flask.views import MethodView
 from marshmallow import Schema, ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import default_exceptions
 
-from tracker import api, campaigns, engagement, influencers, links, promotions
+from tracker import api
+from tracker.campaigns import service as campaigns
 from tracker.campaigns.schemas import CampaignSchema
 from tracker.dashboard import bp, fmt
 from tracker.dashboard.forms import Field, FormError, to_form, to_payload
+from tracker.dashboard.signin import http_error
 from tracker.dashboard.views import every, flatten
 from tracker.engagement import model as engagement_model
+from tracker.engagement import service as engagement
 from tracker.engagement.schemas import snapshot_schema
+from tracker.errors import DomainError, NotFound
+from tracker.influencers import service as influencers
 from tracker.influencers.schemas import PLATFORMS, InfluencerSchema
+from tracker.links import service as links
 from tracker.links.schemas import LinkSchema, LinkUpdateSchema
+from tracker.promotions import service as promotions
 from tracker.promotions.schemas import STYLES, PromotionSchema, PromotionUpdateSchema
 from tracker.tiers import TIERS
 
 PAGE_SIZE = 50
 
 
-def call_api(view: type[MethodView], method: str, *args: Any) -> Any:
-    """Run an API view's own code (below its request parsing and response schema)."""
-    return inspect.unwrap(getattr(view, method))(view(), *args)
+@bp.errorhandler(DomainError)
+def domain_error(exc: DomainError) -> Any:
+    """A domain error no page shows next to its field (another brand's id: NotFound) is the
+    dashboard's error page, with the API's message."""
+    http = default_exceptions[exc.status]()
+    http.data = {"message": exc.message}
+    return http_error(http)
 
 
 @dataclass(frozen=True)
@@ -42,8 +53,7 @@ class Resource:
     kind: str
     plural: str
     title: str
-    collection: type[MethodView]  # the API's list/create view
-    item: type[MethodView]  # the API's get/patch view
+    service: ModuleType  # the area's service functions: get, get_page, create, update
     create_schema: type[Schema]
     update_schema: type[Schema]
     fields: Callable[[], list[Field]]
@@ -137,13 +147,13 @@ def link_fields() -> list[Field]:
 RESOURCES = {
     r.plural: r
     for r in (
-        Resource("influencer", "influencers", "Influencers", influencers.Influencers, influencers.Influencer,
+        Resource("influencer", "influencers", "Influencers", influencers,
                  InfluencerSchema, InfluencerSchema, influencer_fields, _influencer_label),
-        Resource("campaign", "campaigns", "Campaigns", campaigns.Campaigns, campaigns.Campaign,
+        Resource("campaign", "campaigns", "Campaigns", campaigns,
                  CampaignSchema, CampaignSchema, campaign_fields, lambda c: c["name"]),
-        Resource("promotion", "promotions", "Promotions", promotions.Promotions, promotions.Promotion,
+        Resource("promotion", "promotions", "Promotions", promotions,
                  PromotionSchema, PromotionUpdateSchema, promotion_fields, _promotion_label),
-        Resource("link", "links", "Links", links.Links, links.Link,
+        Resource("link", "links", "Links", links,
                  LinkSchema, LinkUpdateSchema, link_fields, lambda link: link["code"]),
     )
 }  # fmt: skip
@@ -153,11 +163,6 @@ def _resource(plural: str) -> Resource:
     if plural not in RESOURCES:
         abort(404)
     return RESOURCES[plural]
-
-
-def _load(res: Resource, record_id: str) -> dict[str, Any]:
-    """The record as the API shows it (404 if it is not this brand's)."""
-    return call_api(res.item, "get", record_id)
 
 
 @bp.get("/manage")
@@ -170,14 +175,7 @@ def manage() -> Any:
 def manage_list(plural: str) -> Any:
     res = _resource(plural)
     page = min(max(1, request.args.get("page", 1, type=int) or 1), api.MAX_PAGE)
-    items, total = api.store().page(res.kind, page, PAGE_SIZE)
-    if res.kind == "influencer":
-        items = [influencers.with_tier(i) for i in items]
-    elif res.kind == "promotion":
-        people = _lookup("influencer")
-        items = [promotions.with_tier(p, people.get(p["influencer_id"])) for p in items]
-    elif res.kind == "link":
-        items = links.present(items)
+    items, total = res.service.get_page(api.scope(), page, PAGE_SIZE)
     pages = max(1, -(-total // PAGE_SIZE))
     return render_template(
         f"dashboard/manage/{plural}.html",
@@ -200,26 +198,29 @@ def _form(res: Resource, record: dict[str, Any] | None, values: dict[str, Any], 
 
 
 def _submit(res: Resource, record: dict[str, Any] | None) -> tuple[dict[str, Any] | None, dict[str, list[str]], int]:
-    """Validate and save the posted form with the API's schema and view: (saved, errors, status)."""
+    """Validate the posted form with the API's schema and save it with the area's service:
+    (saved, errors, status)."""
     creating = record is None
     fields = res.fields()
     try:
         payload = to_payload(fields, request.form.to_dict(), creating, g.brand["currency"])
         if creating:
-            data = res.create_schema().load(payload)
-            return call_api(res.collection, "post", data), {}, 201
+            return res.service.create(api.scope(), res.create_schema().load(payload)), {}, 201
         changes = res.update_schema(partial=True).load(payload)
-        return call_api(res.item, "patch", changes, record["id"]), {}, 200
+        return res.service.update(api.scope(), record["id"], changes), {}, 200
     except FormError as exc:
         return None, {exc.field: [exc.message]}, 422
     except ValidationError as exc:
         return None, flatten(exc.messages), 422
-    except HTTPException as exc:
-        data = getattr(exc, "data", None) or {}
-        if exc.code == 404 or not data:
-            raise
-        errors = flatten((data.get("errors") or {}).get("json") or {})
-        return None, errors or {"_schema": [data.get("message", exc.description)]}, exc.code or 422
+    except NotFound:
+        raise
+    except DomainError as exc:
+        return None, _field_errors(exc), exc.status
+
+
+def _field_errors(exc: DomainError) -> dict[str, list[str]]:
+    """A domain error as the form shows it: next to its field, else above the form."""
+    return flatten((exc.errors or {}).get("json") or {}) or {"_schema": [exc.message]}
 
 
 @bp.route("/manage/<plural>/new", methods=["GET", "POST"])
@@ -238,7 +239,7 @@ def manage_new(plural: str) -> Any:
 @bp.route("/manage/<plural>/<record_id>", methods=["GET", "POST"])
 def manage_edit(plural: str, record_id: str) -> Any:
     res = _resource(plural)
-    record = _load(res, record_id)
+    record = res.service.get(api.scope(), record_id)
     if request.method == "GET":
         return _form(res, record, to_form(res.fields(), record), {})
     saved, errors, status = _submit(res, record)
@@ -252,15 +253,16 @@ def manage_edit(plural: str, record_id: str) -> Any:
 def _metrics_page(promotion: dict[str, Any], values: dict[str, str], errors: dict[str, list[str]]) -> str:
     return render_template(
         "dashboard/manage/metrics.html", promotion=promotion, label=_promotion_label(promotion),
-        doc=engagement.document(promotion), counts=engagement_model.COUNTS, values=values, errors=errors, fmt=fmt,
+        doc=engagement.document(api.scope(), promotion["id"]), counts=engagement_model.COUNTS, values=values,
+        errors=errors, fmt=fmt,
     )  # fmt: skip
 
 
 @bp.route("/manage/promotions/<promotion_id>/metrics", methods=["GET", "POST"])
 def promotion_metrics(promotion_id: str) -> Any:
     """The promotion's post metrics: the brand's series, an entry form, and the influencer's
-    self-reported figures to confirm (through the API's own functions)."""
-    promotion = promotions.load(promotion_id)
+    self-reported figures to confirm (through the engagement service, as the API)."""
+    promotion = promotions.load(api.scope(), promotion_id)
     if request.method == "GET":
         return _metrics_page(promotion, {}, {})
     names = ("date", *engagement_model.COUNTS)
@@ -270,14 +272,13 @@ def promotion_metrics(promotion_id: str) -> Any:
         if values[name]:
             payload[name] = engagement_model.as_number(values[name].replace(",", "").replace(" ", ""))
     try:
-        engagement.add(promotion_id, snapshot_schema.load(payload))
+        engagement.add(api.scope(), promotion_id, snapshot_schema.load(payload))
     except ValidationError as exc:
         return _metrics_page(promotion, values, flatten(exc.messages)), 422
-    except HTTPException as exc:
-        data = getattr(exc, "data", None) or {}
-        if exc.code == 404 or not data:
-            raise
-        return _metrics_page(promotion, values, flatten((data.get("errors") or {}).get("json") or {})), 422
+    except NotFound:
+        raise
+    except DomainError as exc:
+        return _metrics_page(promotion, values, _field_errors(exc)), exc.status
     flash(f"Saved the post metrics of {values['date']}.")
     return redirect(url_for(".promotion_metrics", promotion_id=promotion_id), 303)
 
@@ -285,6 +286,6 @@ def promotion_metrics(promotion_id: str) -> Any:
 @bp.post("/manage/promotions/<promotion_id>/metrics/confirm/<day>")
 def confirm_metrics(promotion_id: str, day: str) -> Any:
     """Confirm the influencer's figures of a day: they join the series and count in reports."""
-    engagement.confirm(promotion_id, day)
+    engagement.confirm(api.scope(), promotion_id, day)
     flash(f"Confirmed the influencer's post metrics of {day}; they now count in reports.")
     return redirect(url_for(".promotion_metrics", promotion_id=promotion_id), 303)

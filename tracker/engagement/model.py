@@ -24,7 +24,9 @@ from typing import Any
 import redis
 from marshmallow import ValidationError
 
-from tracker import api, keys
+from tracker import keys
+from tracker.errors import Invalid
+from tracker.records import now_iso, parse_iso
 from tracker.tiers import TIERS
 
 COUNTS = ("impressions", "reach", "views", "likes", "comments", "shares", "saves")
@@ -34,6 +36,7 @@ MAX_ROWS = 1000
 CSV_COLUMNS = ("date", *COUNTS)
 LATEST = "latest"
 INTEGER = re.compile(r"^-?[0-9]{1,20}$")
+DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Expected engagement rate on followers, in percent, per tier (the issue's figures: a micro
 # account engages 2.4% or more, a mega/celebrity account 2-5%); a brand sets its own.
 DEFAULT_RANGES: dict[str, dict[str, str | None]] = {
@@ -42,15 +45,6 @@ DEFAULT_RANGES: dict[str, dict[str, str | None]] = {
     "macro": {"min": None, "max": None},
     "celebrity": {"min": "2", "max": "5"},
 }
-
-
-class Invalid(Exception):
-    """Bad metrics: `errors` is the marshmallow-style tree naming the field, `message` its first problem."""
-
-    def __init__(self, message: str, errors: dict[str, Any]):
-        super().__init__(message)
-        self.message = message
-        self.errors = errors
 
 
 def as_number(text: str) -> int | str:
@@ -69,7 +63,7 @@ def today() -> date:
 
 def date_problem(promotion: dict[str, Any], day: date) -> str | None:
     """Why a snapshot cannot be dated `day` for this promotion, or None."""
-    posted = api.parse_iso(promotion.get("posted_at"))
+    posted = parse_iso(promotion.get("posted_at"))
     if posted is None:
         return "The promotion has not been posted (no posted_at): set posted_at first."
     if day < posted.astimezone(UTC).date():
@@ -79,14 +73,14 @@ def date_problem(promotion: dict[str, Any], day: date) -> str | None:
     return None
 
 
-def _record(snapshot: dict[str, Any], source: str) -> dict[str, Any]:
+def as_stored(snapshot: dict[str, Any], source: str) -> dict[str, Any]:
     day = snapshot["date"]
     out: dict[str, Any] = {"date": day.isoformat() if isinstance(day, date) else day}
     for name in COUNTS:
         if snapshot.get(name) is not None:
             out[name] = snapshot[name]
     out["source"] = source
-    out["entered_at"] = api.now_iso()
+    out["entered_at"] = now_iso()
     return out
 
 
@@ -99,8 +93,8 @@ def check_dates(promotion: dict[str, Any], snapshots: list[dict[str, Any]], path
             problem = "Each date at most once."
         if problem:
             if path is None:
-                raise Invalid(f"date: {problem}", {"date": [problem]})
-            raise Invalid(f"{path}.{n}.date: {problem}", {path: {n: {"date": [problem]}}})
+                raise Invalid("date", problem)
+            raise Invalid(f"{path}.{n}.date", problem, {"json": {path: {n: {"date": [problem]}}}})
         seen.add(s["date"])
 
 
@@ -110,7 +104,7 @@ def series(r: redis.Redis, brand_id: str, promotion_id: str) -> list[dict[str, A
     return sorted((json.loads(v) for k, v in raw.items() if k != LATEST.encode()), key=lambda s: s["date"])
 
 
-def _write(r: redis.Redis, key: str, add: dict[str, dict[str, Any]], replace: bool) -> None:
+def write_series(r: redis.Redis, key: str, add: dict[str, dict[str, Any]], replace: bool) -> None:
     """Store snapshots by date (all or nothing) and keep `latest` the latest of the whole series."""
     with r.pipeline(transaction=True) as p:  # MULTI on a cluster client too (its default is none)
         while True:
@@ -132,21 +126,11 @@ def _write(r: redis.Redis, key: str, add: dict[str, dict[str, Any]], replace: bo
                 continue
 
 
-def put_series(r: redis.Redis, brand_id: str, promotion: dict[str, Any], snapshots: list[dict[str, Any]]) -> None:
-    """Replace the brand's whole series of a promotion."""
-    check_dates(promotion, snapshots, "series")
-    add = {s["date"].isoformat(): _record(s, "brand") for s in snapshots}
-    _write(r, keys.promotion_metrics(brand_id, promotion["id"]), add, replace=True)
-
-
-def add_snapshots(
-    r: redis.Redis, brand_id: str, promotion: dict[str, Any], snapshots: list[dict[str, Any]], source: str = "brand",
-    path: str | None = None,
-) -> None:  # fmt: skip
-    """Add snapshots to the brand's series (a date already there is replaced)."""
-    check_dates(promotion, snapshots, path)
-    add = {s["date"].isoformat(): _record(s, source) for s in snapshots}
-    _write(r, keys.promotion_metrics(brand_id, promotion["id"]), add, replace=False)
+def add_snapshots(r: redis.Redis, brand_id: str, promotion: dict[str, Any], snapshots: list[dict[str, Any]]) -> None:
+    """Add the brand's snapshots to its series (a date already there is replaced)."""
+    check_dates(promotion, snapshots)
+    add = {s["date"].isoformat(): as_stored(s, "brand") for s in snapshots}
+    write_series(r, keys.promotion_metrics(brand_id, promotion["id"]), add, replace=False)
 
 
 def read_csv(text: str, load_row: Any) -> list[dict[str, Any]]:
@@ -156,16 +140,16 @@ def read_csv(text: str, load_row: Any) -> list[dict[str, Any]]:
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:
-        raise Invalid("csv: empty; the first line names the columns.", {"csv": {"header": ["Empty file."]}}) from None
+        raise Invalid("csv", "empty; the first line names the columns.", {"csv": {"header": ["Empty file."]}}) from None
     except csv.Error as exc:
-        raise Invalid(f"csv, line 1: {exc}", {"csv": {"line 1": [str(exc)]}}) from None
+        raise Invalid("csv, line 1", str(exc), {"csv": {"line 1": [str(exc)]}}) from None
     for name in header:
         if name not in CSV_COLUMNS:
             problem = f"Unknown column; the columns are {', '.join(CSV_COLUMNS)}."
-            raise Invalid(f"csv, header, {name}: {problem}", {"csv": {"header": {name: [problem]}}})
+            raise Invalid(f"csv, header, {name}", problem, {"csv": {"header": {name: [problem]}}})
     if "date" not in header or len(set(header)) != len(header):
         problem = "The header names each column at most once, and date is required."
-        raise Invalid(f"csv, header: {problem}", {"csv": {"header": [problem]}})
+        raise Invalid("csv, header", problem, {"csv": {"header": [problem]}})
     rows: list[dict[str, Any]] = []
     try:
         for line in reader:
@@ -173,10 +157,10 @@ def read_csv(text: str, load_row: Any) -> list[dict[str, Any]]:
             if not any(cell.strip() for cell in line):
                 continue
             if len(rows) >= MAX_ROWS:
-                raise Invalid(f"csv: at most {MAX_ROWS} rows.", {"csv": {at: [f"At most {MAX_ROWS} rows."]}})
+                raise Invalid("csv", f"at most {MAX_ROWS} rows.", {"csv": {at: [f"At most {MAX_ROWS} rows."]}})
             if len(line) != len(header):
                 problem = f"Has {len(line)} cells; the header has {len(header)}."
-                raise Invalid(f"csv, {at}: {problem}", {"csv": {at: [problem]}})
+                raise Invalid(f"csv, {at}", problem, {"csv": {at: [problem]}})
             raw: dict[str, Any] = {}
             for name, cell in zip(header, line, strict=True):
                 cell = cell.strip()
@@ -189,57 +173,32 @@ def read_csv(text: str, load_row: Any) -> list[dict[str, Any]]:
                 name, problems = next(iter(exc.messages.items()))
                 message = problems[0] if isinstance(problems, list) else str(problems)
                 if name == "_schema":
-                    raise Invalid(f"csv, {at}: {message}", {"csv": {at: [message]}}) from None
-                raise Invalid(f"csv, {at}, {name}: {message}", {"csv": {at: {name: [message]}}}) from None
+                    raise Invalid(f"csv, {at}", message, {"csv": {at: [message]}}) from None
+                raise Invalid(f"csv, {at}, {name}", message, {"csv": {at: {name: [message]}}}) from None
             row["_line"] = at
             rows.append(row)
     except csv.Error as exc:
-        raise Invalid(f"csv, line {reader.line_num}: {exc}", {"csv": {f"line {reader.line_num}": [str(exc)]}}) from None
+        at = f"line {reader.line_num}"
+        raise Invalid(f"csv, {at}", str(exc), {"csv": {at: [str(exc)]}}) from None
     if not rows:
-        raise Invalid("csv: no rows under the header.", {"csv": {"header": ["No rows under the header."]}})
+        raise Invalid("csv", "no rows under the header.", {"csv": {"header": ["No rows under the header."]}})
     return rows
 
 
-def import_rows(r: redis.Redis, brand_id: str, promotion: dict[str, Any], rows: list[dict[str, Any]]) -> None:
-    """Add the rows of a CSV import to the series, all or nothing (a problem names its line)."""
+def check_rows(promotion: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    """The dates of a CSV import's rows: each in the promotion, at most once (a problem names its line)."""
     seen: set[date] = set()
     for row in rows:
         problem = date_problem(promotion, row["date"]) or ("Each date at most once." if row["date"] in seen else None)
         if problem:
-            raise Invalid(f"csv, {row['_line']}, date: {problem}", {"csv": {row["_line"]: {"date": [problem]}}})
+            raise Invalid(f"csv, {row['_line']}, date", problem, {"csv": {row["_line"]: {"date": [problem]}}})
         seen.add(row["date"])
-    add_snapshots(r, brand_id, promotion, [{k: v for k, v in row.items() if k != "_line"} for row in rows])
 
 
 # -- the influencer's reports ---------------------------------------------------------------
 def self_reported(r: redis.Redis, brand_id: str, promotion_id: str) -> list[dict[str, Any]]:
     raw = r.hvals(keys.promotion_self_metrics(brand_id, promotion_id))
     return sorted((json.loads(v) for v in raw), key=lambda s: s["date"])
-
-
-def self_report(r: redis.Redis, brand_id: str, promotion: dict[str, Any], snapshot: dict[str, Any]) -> dict[str, Any]:
-    """The influencer's own figures for a day, kept apart (a later report of the same day replaces it)."""
-    check_dates(promotion, [snapshot])
-    record = _record(snapshot, "influencer")
-    r.hset(keys.promotion_self_metrics(brand_id, promotion["id"]), record["date"], json.dumps(record))
-    return record
-
-
-def confirm(r: redis.Redis, brand_id: str, promotion: dict[str, Any], day: str) -> dict[str, Any] | None:
-    """Copy the influencer's report of `day` into the brand's series (replacing the brand's own
-    snapshot of that day, if any); None if there is none."""
-    key = keys.promotion_self_metrics(brand_id, promotion["id"])
-    raw = r.hget(key, day)
-    if raw is None:
-        return None
-    record = {**json.loads(raw), "confirmed_at": api.now_iso()}
-    _write(r, keys.promotion_metrics(brand_id, promotion["id"]), {day: record}, replace=False)
-    r.hdel(key, day)
-    return record
-
-
-def reject(r: redis.Redis, brand_id: str, promotion_id: str, day: str) -> bool:
-    return bool(r.hdel(keys.promotion_self_metrics(brand_id, promotion_id), day))
 
 
 def influencer_reports(r: redis.Redis, brand_id: str, promotion_ids: list[str]) -> list[dict[str, Any]]:

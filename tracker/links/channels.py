@@ -56,6 +56,14 @@ def cap(brand: dict[str, Any]) -> int:
     return int(brand.get("max_self_links", DEFAULT_CAP))
 
 
+def cap_reached(brand: dict[str, Any]) -> str:
+    """What the influencer's page says when they may make no more links."""
+    limit, name = cap(brand), brand["name"]
+    if not limit:
+        return f"{name} does not let you make links."
+    return f"You have made {limit} links, the most {name} allows. Reuse one of your links, or ask {name} to allow more."
+
+
 def claim(r: redis.Redis, brand: dict[str, Any], influencer_id: str) -> bool:
     """Take one of the influencer's self-made link slots; False when the brand's cap is reached.
     Atomic (INCR), so concurrent forms never pass the cap; `release` gives a slot back."""

@@ -1,4 +1,5 @@
-"""Links and what the redirect reads to resolve a code."""
+"""Links: how a tracked URL is built, and what the redirect reads to resolve a code (the actions on
+links are in `tracker.links.service`)."""
 
 from __future__ import annotations
 

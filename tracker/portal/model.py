@@ -20,10 +20,11 @@ from typing import Any
 
 import redis
 
-from tracker import api, keys, money
+from tracker import keys, money
 from tracker.keys import portal_token, portal_tokens
 from tracker.links import channels
 from tracker.links.model import totals as link_totals
+from tracker.records import new_id, now_iso
 from tracker.reports.model import load_promotions
 from tracker.store import Store
 
@@ -39,7 +40,7 @@ def create_token(r: redis.Redis, brand_id: str, influencer_id: str) -> tuple[dic
     """A new token for an influencer's page; returns its record (no token) and the token itself."""
     token = secrets.token_urlsafe(32)
     digest = hash_token(token)
-    record = {"id": api.new_id(), "hint": "…" + token[-4:], "hash": digest, "created_at": api.now_iso()}
+    record = {"id": new_id(), "hint": "…" + token[-4:], "hash": digest, "created_at": now_iso()}
     r.hset(portal_tokens(brand_id, influencer_id), record["id"], json.dumps(record))
     ref = {"brand": brand_id, "influencer": influencer_id, "id": record["id"]}
     r.set(portal_token(digest), json.dumps(ref))

@@ -14,21 +14,23 @@ from datetime import date
 from typing import Any
 
 import segno
-from flask import Response, current_app, g, redirect, render_template, request, url_for
+from flask import Response, current_app, redirect, render_template, request, url_for
 from flask_wtf.csrf import generate_csrf, validate_csrf
 from marshmallow import ValidationError as MarshmallowError
-from werkzeug.exceptions import HTTPException
 from wtforms.validators import ValidationError
 
-from tracker import links
 from tracker.brands.model import get_brand
 from tracker.dashboard.charts import period_chart
 from tracker.engagement import model as engagement
+from tracker.engagement import service as metrics
 from tracker.engagement.schemas import snapshot_schema
+from tracker.errors import DomainError, FieldError, Invalid, NotFound
 from tracker.links import channels
+from tracker.links import service as links
 from tracker.portal import bp, model
-from tracker.reports import series
-from tracker.store import Store
+from tracker.promotions import service as promotions
+from tracker.reports import series, service
+from tracker.scope import Scope
 
 QR_SCALE = 8  # pixels per module: a 33-module code is 264 px with its border
 QR_BORDER = 4  # the quiet zone the QR standard asks for
@@ -71,14 +73,15 @@ def _page(
     reports = engagement.influencer_reports(_r(), data.brand["id"], [p.promotion_id for p in data.promotions])
     campaigns = {p.promotion_id: p.campaign for p in data.promotions}
     start, end = _dates(data.brand)
-    daily = series.series(_r(), data.brand, "influencer", data.influencer["id"], start, end, "day")
-    chart = period_chart("daily", "Your clicks and conversions per day", daily["rows"], daily["time_zone"])
-    referrers = series.breakdown(_r(), data.brand, "influencer", data.influencer["id"], "referrer", start, end,
-                                 REFERRERS_SHOWN)  # fmt: skip
+    daily = service.series(_r(), data.brand, "influencer", data.influencer["id"], start, end, "day")
+    chart = period_chart("daily", "Your clicks and conversions per day", daily.rows, daily.time_zone)
+    referrers = service.breakdown(_r(), data.brand, "influencer", data.influencer["id"], "referrer", start, end,
+                                  REFERRERS_SHOWN)  # fmt: skip
     html = render_template(
         "portal/page.html", page=data, token=token, format_money=model.format_money,
         money=lambda amount: model.format_money(amount, cur), channels=channels.SUGGESTED,
-        csrf_token=generate_csrf(), form=form, made=request.args.get("made"), cap_reached=cap_reached(data.brand),
+        csrf_token=generate_csrf(), form=form, made=request.args.get("made"),
+        cap_reached=channels.cap_reached(data.brand),
         reports=reports, campaign_of=campaigns, counts=engagement.COUNTS, metrics_form=metrics_form or {},
         reported=request.args.get("reported"), daily=daily, chart=chart, referrers=referrers,
     )  # fmt: skip
@@ -96,13 +99,6 @@ def _dates(brand: dict[str, Any]) -> tuple[date, date]:
     if end < start or (end - start).days >= series.MAX_DAYS:
         start, end = series.date_range(brand, None, None)
     return start, end
-
-
-def cap_reached(brand: dict[str, Any]) -> str:
-    limit, name = channels.cap(brand), brand["name"]
-    if not limit:
-        return f"{name} does not let you make links."
-    return f"You have made {limit} links, the most {name} allows. Reuse one of your links, or ask {name} to allow more."
 
 
 @bp.get("/<token>")
@@ -124,28 +120,20 @@ def make_link(token: str) -> Response:
     except ValidationError:
         return _page(token, ref, 400, error="This form expired or was not sent from your page; nothing was made. "
                      "Reload the page and try again.", **form)  # fmt: skip
-    promotion = Store(r, brand["id"]).get("promotion", form["promotion_id"])
-    if promotion is None or promotion["influencer_id"] != ref["influencer"]:
+    scope = Scope.of(current_app, brand)
+    try:
+        promotion = promotions.of_influencer(scope, ref["influencer"], form["promotion_id"])
+    except NotFound:
         return _not_found()
     try:
         channel = channels.normalise(form["channel_other"] or form["channel"])
     except MarshmallowError as exc:
         return _page(token, ref, 422, error=f"Channel: {exc.messages[0]}", **form)
-    if not channels.claim(r, brand, ref["influencer"]):
-        return _page(token, ref, 409, error=cap_reached(brand), **form)
-    g.brand = brand  # the links' own rules, in this brand
     try:
-        link = links.create({"promotion_id": promotion["id"], "channel": channel, "destination_url": None,
-                             "disabled": False, "expires_at": None}, created_by="influencer")  # fmt: skip
-    except HTTPException as exc:
-        channels.release(r, brand, ref["influencer"])
-        data = getattr(exc, "data", None) or {}
-        problems = (data.get("errors") or {}).get("json") or {}
-        message = next((m[0] for m in problems.values()), None) or data.get("message") or exc.description
-        return _page(token, ref, exc.code or 400, error=message, **form)
-    except Exception:
-        channels.release(r, brand, ref["influencer"])
-        raise
+        link = links.create_for_influencer(scope, promotion, channel)
+    except DomainError as exc:  # the cap reached, a channel they have a link for, no free code
+        message = exc.problem if isinstance(exc, FieldError) else exc.message
+        return _page(token, ref, exc.status, error=message, **form)
     return redirect(url_for("portal.page", token=token, made=link["id"], _anchor=f"link-{link['id']}"), 303)
 
 
@@ -165,8 +153,10 @@ def report_metrics(token: str) -> Response:
     except ValidationError:
         return _page(token, ref, 400, metrics_form={**form, "error": "This form expired or was not sent from your "
                      "page; nothing was saved. Reload the page and try again."})  # fmt: skip
-    promotion = Store(r, brand["id"]).get("promotion", form["promotion_id"])
-    if promotion is None or promotion["influencer_id"] != ref["influencer"]:
+    scope = Scope.of(current_app, brand)
+    try:
+        promotion = promotions.of_influencer(scope, ref["influencer"], form["promotion_id"])
+    except NotFound:
         return _not_found()
     payload: dict[str, Any] = {"date": form["date"]} if form["date"] else {}
     for name in engagement.COUNTS:
@@ -174,13 +164,13 @@ def report_metrics(token: str) -> Response:
             payload[name] = engagement.as_number(form[name].replace(",", "").replace(" ", ""))
     try:
         snapshot = snapshot_schema.load(payload)
-        engagement.self_report(r, brand["id"], promotion, snapshot)
+        metrics.self_report(scope, promotion, snapshot)
     except MarshmallowError as exc:
         name, problems = next(iter(exc.messages.items()))
         label = "Metrics" if name == "_schema" else name.capitalize()
         return _page(token, ref, 422, metrics_form={**form, "error": f"{label}: {problems[0]}"})
-    except engagement.Invalid as exc:
-        return _page(token, ref, 422, metrics_form={**form, "error": f"Date: {exc.errors['date'][0]}"})
+    except Invalid as exc:  # a date outside the promotion
+        return _page(token, ref, 422, metrics_form={**form, "error": f"Date: {exc.problem}"})
     return redirect(url_for("portal.page", token=token, reported=promotion["id"], _anchor="metrics"), 303)
 
 
