@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -74,22 +72,22 @@ class IngestResultSchema(Schema):
     events = fields.List(fields.Dict())
 
 
-_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$")
 _OPTIONAL_TEXT = {"click_id": 300, "discount_code": 64, "landing_url": 2048, "customer_id": 200}
 
 
 def load_generic_fast(p: Any) -> dict[str, Any] | None:
-    """GenericEventSchema's result for a plainly valid payload, without marshmallow; None for
-    anything else (the schema then decides, and words the errors). Accepts a strict subset of
-    what the schema accepts, with an equal result (tests/test_conversions.py checks both)."""
+    """GenericEventSchema's result without the schema's machinery (a sixth of its cost), or None
+    exactly when the schema refuses the payload (the schema then words the errors). Kept because
+    the webhook benchmark's profile needs it; tests/test_webhook_intake.py checks, on generated
+    payloads, that it accepts what the schema accepts, alike, and nothing else."""
     if not isinstance(p, dict) or not p.keys() <= _GENERIC_FIELDS:
         return None
     kind = p.get("type", "order")
     out: dict[str, Any] = {"type": kind, "occurred_at": None}
     for name in ("order_id", "refund_id"):
-        value = p.get(name)
-        if value is None:
+        if name not in p:
             continue
+        value = p[name]
         if isinstance(value, bool) or not isinstance(value, str | int):
             return None
         text = str(value).strip()
@@ -109,12 +107,9 @@ def load_generic_fast(p: Any) -> dict[str, Any] | None:
         return None
     out["amount"], out["currency"] = amount, currency
     if "occurred_at" in p:
-        value = p["occurred_at"]
-        if not isinstance(value, str) or not _TIME.fullmatch(value):
-            return None
         try:
-            out["occurred_at"] = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
-        except ValueError:  # e.g. month 13: the schema words the error
+            out["occurred_at"] = _OCCURRED_AT.deserialize(p["occurred_at"])  # the schema's own field: its formats
+        except ValidationError:
             return None
     for name, limit in _OPTIONAL_TEXT.items():
         if name in p:
@@ -134,3 +129,4 @@ def load_generic_fast(p: Any) -> dict[str, Any] | None:
 
 
 _GENERIC_FIELDS = frozenset(GenericEventSchema().fields)
+_OCCURRED_AT = GenericEventSchema().fields["occurred_at"]
