@@ -1,5 +1,5 @@
 """What every API area shares over HTTP: the current brand (its store, its service scope), the
-common schema fields, pagination. The rules live in each area's `model.py`."""
+common schema fields, pagination. The rules live in each area's `service.py`."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """One JSON error shape for every error: {code, status, message, errors?}.
 
-The service functions of each area (`tracker/<area>/model.py`) raise the domain errors below:
+The service functions of each area (`tracker/<area>/service.py`) raise the domain errors below:
 plain exceptions, no HTTP. `TrackerApi` maps them to the error shape, in one handler; the
 dashboard and the influencer page catch them and show them next to their fields.
 
