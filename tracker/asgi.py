@@ -9,11 +9,12 @@ per worker process, as granian's WSGI interface did with one blocking thread. Ex
 A redirect runs tracker.redirect's own steps, but awaits its click's XADD on a pipelined
 connection (tracker/db/aio.py) rather than blocking the loop for the round trip: the worker serves
 the next redirects meanwhile, and the 302 still leaves only once Redis (or the spool) has the
-click. A plainly valid webhook delivery of orders, every lookup in the process's caches, runs
-tracker.webhooks.fast's own steps on the loop too (`WebhookFront.ingest_async`), awaiting the
-journal's group commit and then its scripts on those connections: still fsync'd, then recorded,
-then 200. The other requests that carry orders (the rest of the webhooks, conversions,
-postbacks) wait for the journal's fsync blocking, so they run on a pool of threads, and
+click. A webhook delivery whose every lookup is in the process's caches runs the one intake
+(tracker.webhooks.intake) on the loop too (`WebhookFront.ingest_async`, `recording.run_async`),
+awaiting the journal's group commit and then its commands and scripts on those connections:
+still fsync'd, then recorded, then 200. The other requests that carry orders (the rest of the
+webhooks, conversions, postbacks) wait for the journal's fsync blocking, so they run on a pool
+of threads, and
 deliveries arriving together share one fsync (tracker/journal.py) instead of queueing behind
 each other's. What they touch is thread-safe: redis-py's pool and the
 hot path's connections (tracker/db), dict caches, Flask's per-request contexts.
