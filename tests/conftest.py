@@ -9,17 +9,18 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
 import requests
-from rq import Worker
+from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 from werkzeug.serving import make_server
 
+import workers
 from tracker import create_wsgi, db, embedded, queues
 from tracker.brands.model import create_brand
 from tracker.cli import _web_args
@@ -66,6 +67,20 @@ def cluster_url() -> Iterator[str]:
         proc.wait(10)
 
 
+SLOW_FIXTURES = {"browser", "tab", "granian", "cluster_url"}  # Chromium, granian processes, the cluster itself
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`slow`: a real browser, Redis Cluster, or whole processes; `pytest -m "not slow"` runs the
+    rest. Marked here by their fixtures and the cluster's parametrisation; the tests that start
+    processes themselves carry the mark."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_cluster = callspec is not None and callspec.params.get("backend") == "cluster"
+        if on_cluster or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Tests marked `cluster` run twice: their data on the standalone Redis, then on the cluster
     (`cluster(only=True)`: on the cluster alone)."""
@@ -81,24 +96,33 @@ def backend(request: pytest.FixtureRequest) -> str:
     return getattr(request, "param", "standalone")
 
 
+QUEUE_OF: dict[str, str] = {}  # a cluster's URL -> the standalone Redis that holds its RQ queue
+
+
 @pytest.fixture(scope="session")
 def redis_url(backend: str, standalone_url: str, request: pytest.FixtureRequest) -> str:
     """The data Redis of this test (REDIS_URL); the queue is always on the standalone one."""
     url = request.getfixturevalue("cluster_url") if backend == "cluster" else standalone_url
-    os.environ["REDIS_URL"] = url  # what workers (RQ jobs) read
     if db.is_cluster(url):
-        os.environ["QUEUE_REDIS_URL"] = standalone_url
-    else:
-        os.environ.pop("QUEUE_REDIS_URL", None)
+        QUEUE_OF[url] = standalone_url
     return url
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="session")
 def archive_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """Where workers (RQ jobs, `tracker run`) archive counted clicks (ARCHIVE_DIR): never the repo's var/."""
-    path = str(tmp_path_factory.mktemp("archive"))
-    os.environ["ARCHIVE_DIR"] = path
-    return path
+    """Where the tests' workers archive counted clicks (ARCHIVE_DIR): never the repo's var/."""
+    return str(tmp_path_factory.mktemp("archive"))
+
+
+def environment(config: dict[str, Any]) -> dict[str, str]:
+    """Settings as a process's environment variables (for a `tracker worker` started by a test)."""
+    return {name: str(value) for name, value in config.items() if value is not None}
+
+
+@pytest.fixture
+def worker_config(redis_url: str, archive_dir: str) -> dict[str, Any]:
+    """The settings of the tests' workers (workers.using); the others are tracker.config's defaults."""
+    return {"REDIS_URL": redis_url, "QUEUE_REDIS_URL": QUEUE_OF.get(redis_url), "ARCHIVE_DIR": archive_dir}
 
 
 @pytest.fixture
@@ -125,9 +149,10 @@ def r(redis_url: str, queue_r: redis.Redis) -> Iterator[redis.Redis]:
 def base_config(redis_url: str, tmp: str, **extra: Any) -> dict[str, Any]:
     return {
         "REDIS_URL": redis_url,
-        "QUEUE_REDIS_URL": os.environ.get("QUEUE_REDIS_URL") if db.is_cluster(redis_url) else None,
+        "QUEUE_REDIS_URL": QUEUE_OF.get(redis_url),
         "SECRET_KEY": SECRET,
         "SPOOL_DIR": os.path.join(tmp, "spool"),
+        "ARCHIVE_DIR": os.path.join(tmp, "archive"),  # where a roll-up run with this config (the demo's) archives
         "LINK_CACHE_SECONDS": 0.3,
         "TESTING": True,
         **extra,
@@ -177,7 +202,14 @@ class LiveServer:
         self.thread.start()
 
     def stop(self) -> None:
-        self.server.shutdown()
+        """shutdown() waits until serve_forever sees the request, which it looks at when its select()
+        returns: after its poll interval (0.5 s), or at once when a connection comes; one comes."""
+        stopping = threading.Thread(target=self.server.shutdown)
+        stopping.start()
+        while stopping.is_alive():
+            with suppress(OSError), socket.create_connection(("127.0.0.1", self.server.server_port), timeout=1):
+                pass
+            stopping.join(0.05)
         self.server.server_close()
 
 
@@ -276,23 +308,26 @@ def visitor(server: LiveServer) -> Iterator[requests.Session]:
 
 
 @pytest.fixture
-def run_worker(r: redis.Redis, queue_r: redis.Redis):
-    """Enqueue the click roll-up and run a real RQ worker in burst mode until the queue is empty."""
+def burst_worker(r: redis.Redis, queue_r: redis.Redis, worker_config: dict[str, Any]):
+    """Run the queued jobs with a real RQ worker in burst mode (rq's SimpleWorker: in this process),
+    with `worker_config` and the settings given on top."""
 
-    def run(**env: str) -> Worker:
-        old = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)
-        try:
-            queues.enqueue(queue_r, queues.ROLLUP)
-            worker = Worker(list(queues.ALL), connection=queue_r, serializer=JSONSerializer)
+    def work(**config: Any) -> SimpleWorker:
+        worker = SimpleWorker(list(queues.ALL), connection=queue_r, serializer=JSONSerializer)
+        with workers.using({**worker_config, **config}):
             worker.work(burst=True)
-            return worker
-        finally:
-            for k, v in old.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+        return worker
+
+    return work
+
+
+@pytest.fixture
+def run_worker(queue_r: redis.Redis, burst_worker):
+    """Enqueue the roll-up and run it with a real RQ worker until the queue is empty."""
+
+    def run(**config: Any) -> SimpleWorker:
+        queues.enqueue(queue_r, queues.ROLLUP)
+        return burst_worker(**config)
 
     return run
 

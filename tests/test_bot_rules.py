@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.test_clicks import BOTS, IPHONE, hit, stats
-from tracker import keys
+from tracker import config, keys
 from tracker.useragent import classify
-from workers import archive, clicks, settings
+from workers import archive, clicks
 
 # A brand's own synthetic checks in a real browser, and a partner app the classifier flags.
 CHECKS = (
@@ -55,9 +55,9 @@ def test_bot_families_are_counted_exactly_once_in_link_and_report_stats(api, r, 
     stream = keys.clicks_stream(api.brand["id"])
     r.xgroup_create(stream, clicks.GROUP, id="0")
     assert len(r.xreadgroup(clicks.GROUP, "crashed-worker", {stream: ">"}, count=4)[0][1]) == 4  # never acked
-    run_worker(CLAIM_IDLE_SECONDS="3600")
-    run_worker(CLAIM_IDLE_SECONDS="0")  # the crashed worker's entries now
-    run_worker(CLAIM_IDLE_SECONDS="0")  # and nothing more
+    run_worker(CLAIM_IDLE_SECONDS=3600)
+    run_worker(CLAIM_IDLE_SECONDS=0)  # the crashed worker's entries now
+    run_worker(CLAIM_IDLE_SECONDS=0)  # and nothing more
     expected: dict[str, int] = {"head": 1}
     for ua in bots:
         expected[classify(ua).family] = expected.get(classify(ua).family, 0) + 1
@@ -133,10 +133,10 @@ def test_exclude_and_count_patterns_apply_to_clicks_rolled_up_after_the_change_o
     assert families(acme)["brand-rule"] == 1 and "brand-rule" not in families(other)
 
 
-def test_a_worker_compiles_a_brands_patterns_again_only_when_their_version_moved(api, r):
+def test_a_worker_compiles_a_brands_patterns_again_only_when_their_version_moved(api, r, worker_config):
     link = api.link()
     now = int(time.time() * 1000)
-    cfg = settings()
+    cfg = {**config.defaults(), **worker_config}
     event(r, api, link, "m1", now, CHECKS, visitor="m1")
     assert clicks.consume(r, api.brand["id"], "me", cfg, batch_size=10) == 1
     compiled = clicks.RULES.of(api.brand["id"])

@@ -181,7 +181,7 @@ def test_values_past_the_cap_are_folded_into_other_at_rollup(api, make_server_wi
     b = Brand(api, make_server_with)
     for n, host in enumerate(("a.example", "a.example", "b.example", "c.example", "d.example")):
         b.click(b.l1, at(10, 9, n), referrer=host, address=f"192.0.2.{n}")
-    run_worker(BREAKDOWN_VALUES_PER_DAY="2")
+    run_worker(BREAKDOWN_VALUES_PER_DAY=2)
     got = breakdown(api, dimension="referrer", by="link", id=b.l1["id"], top=10)
     assert got["total"] == 5
     assert len(got["rows"]) == 2 and got["other"]["values"] == 0

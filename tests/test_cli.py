@@ -18,13 +18,14 @@ from tracker.cli import main
 
 
 def test_brand_create_prints_the_key_once_and_it_works(r, redis_url, server):
-    out = CliRunner().invoke(main, ["brand", "create", "Acme Shoes", "--currency", "eur"])
+    env = {"REDIS_URL": redis_url}
+    out = CliRunner().invoke(main, ["brand", "create", "Acme Shoes", "--currency", "eur"], env=env)
     assert out.exit_code == 0, out.output
     key = out.output.split("API key (shown once, store it now):\n")[1].split()[0]
     assert key.startswith("il_")
     brand = requests.get(f"{server.url}/api/v1/brand", headers={"Authorization": f"Bearer {key}"}).json()
     assert brand["name"] == "Acme Shoes" and brand["currency"] == "EUR"
-    listed = CliRunner().invoke(main, ["brand", "list"])
+    listed = CliRunner().invoke(main, ["brand", "list"], env=env)
     assert brand["id"] in listed.output and key not in listed.output
 
 
@@ -32,15 +33,16 @@ def test_brand_create_prints_the_key_once_and_it_works(r, redis_url, server):
     ("args", "message"),
     [(["brand", "create", "X", "--currency", "DOLLARS"], "ISO 4217"), (["brand", "create", " "], "1-200")],
 )
-def test_brand_create_rejects_bad_input(r, args, message):
-    out = CliRunner().invoke(main, args)
+def test_brand_create_rejects_bad_input(r, redis_url, args, message):
+    out = CliRunner().invoke(main, args, env={"REDIS_URL": redis_url})
     assert out.exit_code != 0 and message in out.output
 
 
-def test_key_rotation_from_the_cli(r, server):
-    created = json.loads(CliRunner().invoke(main, ["brand", "create", "Rotate", "--json"]).output)
-    new_key = CliRunner().invoke(main, ["brand", "add-key", created["id"]]).output.strip()
-    assert CliRunner().invoke(main, ["brand", "revoke-key", created["api_key"]]).exit_code == 0
+def test_key_rotation_from_the_cli(r, redis_url, server):
+    env = {"REDIS_URL": redis_url}
+    created = json.loads(CliRunner().invoke(main, ["brand", "create", "Rotate", "--json"], env=env).output)
+    new_key = CliRunner().invoke(main, ["brand", "add-key", created["id"]], env=env).output.strip()
+    assert CliRunner().invoke(main, ["brand", "revoke-key", created["api_key"]], env=env).exit_code == 0
 
     def status(key):
         return requests.get(f"{server.url}/api/v1/brand", headers={"Authorization": f"Bearer {key}"}).status_code

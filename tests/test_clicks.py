@@ -167,17 +167,17 @@ def test_entries_a_crashed_consumer_left_pending_are_counted_once(api, server, v
     r.xgroup_create(stream, clicks.GROUP, id="0")
     taken = r.xreadgroup(clicks.GROUP, "crashed-worker", {stream: ">"}, count=3)  # read, never acknowledged
     assert len(taken[0][1]) == 3
-    run_worker(CLAIM_IDLE_SECONDS="3600")  # not idle long enough: only the 2 unread are counted
+    run_worker(CLAIM_IDLE_SECONDS=3600)  # not idle long enough: only the 2 unread are counted
     assert stats(api, link)["clicks"] == 2
-    run_worker(CLAIM_IDLE_SECONDS="0")
+    run_worker(CLAIM_IDLE_SECONDS=0)
     assert stats(api, link)["clicks"] == 5
     assert r.xpending(stream, clicks.GROUP)["pending"] == 0
 
 
-def test_a_script_lost_mid_roll_up_is_loaded_again_and_nothing_is_lost(api, r, redis_url, monkeypatch):
+def test_a_script_lost_mid_roll_up_is_loaded_again_and_nothing_is_lost(api, r, worker_config, monkeypatch):
     """The roll-up sends batch k's script with the read of batch k+1 and builds it meanwhile; Redis
     forgetting the script between two batches (restart, SCRIPT FLUSH) must cost nothing."""
-    from workers import settings
+    from tracker import config
 
     link = api.link()
     now = int(time.time() * 1000)
@@ -192,8 +192,7 @@ def test_a_script_lost_mid_roll_up_is_loaded_again_and_nothing_is_lost(api, r, r
         return prepare(*args, **kwargs)
 
     monkeypatch.setattr(clicks, "_prepare", prepare_and_flush)
-    monkeypatch.setenv("REDIS_URL", redis_url)
-    assert clicks.consume(r, api.brand["id"], "me", settings(), batch_size=5) == 23
+    assert clicks.consume(r, api.brand["id"], "me", {**config.defaults(), **worker_config}, batch_size=5) == 23
     assert calls == [5, 5, 5, 5, 3]
     assert stats(api, link) == {"clicks": 23, "unique_clicks": 23, "bot_hits": 0, "bots_by_family": {}}
     assert r.xpending(keys.clicks_stream(api.brand["id"]), clicks.GROUP)["pending"] == 0

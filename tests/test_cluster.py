@@ -132,7 +132,7 @@ def spool_file(directory: Path, events: list[tuple[str, dict[str, str]]]) -> Non
 
 @pytest.mark.cluster
 def test_spooled_clicks_go_to_their_streams_node_and_refused_ones_are_kept_logged_and_counted(
-    r, redis_url, make_server_with, tmp_path, caplog, monkeypatch
+    r, redis_url, make_server_with, tmp_path, caplog
 ):
     streams = [keys.clicks_stream(f"brand{n}") for n in range(6)]  # spread over the nodes on a cluster
     r.set(streams[-1], "not a stream")  # Redis refuses an XADD there (WRONGTYPE)
@@ -146,8 +146,7 @@ def test_spooled_clicks_go_to_their_streams_node_and_refused_ones_are_kept_logge
     live = make_server_with(SPOOL_DIR=str(spool_dir))
     assert requests.get(f"{live.url}/readyz").json()["spool"] == {"clicks": 0, "failed": 1}
     r.delete(streams[-1])  # the cause fixed: the operator replays them
-    monkeypatch.setenv("SPOOL_DIR", str(spool_dir))
-    result = CliRunner().invoke(main, ["spool", "--replay"])
+    result = CliRunner().invoke(main, ["spool", "--replay"], env={"REDIS_URL": redis_url, "SPOOL_DIR": str(spool_dir)})
     assert result.exit_code == 0 and json.loads(result.stdout.splitlines()[-1])["failed"] == 0
     assert r.xlen(streams[-1]) == 1
 

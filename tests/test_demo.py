@@ -170,7 +170,8 @@ def test_the_same_seed_makes_the_same_demo():
 
 def test_tracker_demo_without_a_server_starts_nothing_and_says_so(redis_url, tmp_path):
     dead = f"http://127.0.0.1:{free_port()}"
-    env = {"REDIS_URL": redis_url, "SPOOL_DIR": str(tmp_path / "spool"), "SECRET_KEY": "test-secret-key"}
+    env = {"REDIS_URL": redis_url, "SPOOL_DIR": str(tmp_path / "spool"), "SECRET_KEY": "test-secret-key",
+           "ARCHIVE_DIR": str(tmp_path / "archive")}  # fmt: skip
     out = CliRunner().invoke(
         main, ["demo", "--base-url", dead, "--seed", "3", "--days", "10", "--scale", "0.05"], env=env
     )

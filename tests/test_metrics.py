@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from tests import platforms
-from tests.conftest import SECRET, Api, served
+from tests.conftest import SECRET, Api, environment, served
 from tracker import queues
 from tracker.brands.model import create_brand
 
@@ -50,7 +50,7 @@ def test_metrics_are_off_without_a_token_and_need_it_when_set(server, make_serve
 
 
 @pytest.mark.slow
-def test_metrics_add_up_over_web_workers_and_the_roll_up(r, redis_url, tmp_path):
+def test_metrics_add_up_over_web_workers_and_the_roll_up(r, redis_url, worker_config, tmp_path):
     """Two granian workers and an RQ worker count into one multi-process directory: a scrape
     reports every redirect, webhook and signature failure once, and the roll-up's lag, duration
     and classification cache."""
@@ -98,7 +98,7 @@ def test_metrics_add_up_over_web_workers_and_the_roll_up(r, redis_url, tmp_path)
         assert sample(text, "tracker_rollup_oldest_unprocessed_seconds", **lag) > 0
 
         queues.enqueue(r, queues.ROLLUP)
-        worker_env = {**os.environ, "REDIS_URL": redis_url, "SECRET_KEY": SECRET, **env}
+        worker_env = {**os.environ, **environment(worker_config), "SECRET_KEY": SECRET, **env}
         worker = subprocess.run([sys.executable, "-m", "tracker", "worker", "--burst"], env=worker_env,
                                 capture_output=True, text=True, timeout=120)  # fmt: skip
         assert worker.returncode == 0, worker.stdout + worker.stderr

@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from tests import platforms
+from tests.conftest import environment
 from tracker import keys, queues
 
 pytestmark = pytest.mark.cluster  # every test here runs on the standalone Redis and on the cluster
@@ -384,7 +385,7 @@ def test_the_bootstrap_interval_depends_on_the_figures_not_the_order_of_promotio
         assert bootstrap_difference(promos(rng.sample(micro, 6)), promos(rng.sample(celebrity, 4))) == first
 
 
-def test_refresh_on_demand_returns_a_job_with_progress(api, server, visitor, queue_r, new_brand):
+def test_refresh_on_demand_returns_a_job_with_progress(api, server, visitor, new_brand, burst_worker):
     link = api.link()
     visitor.get(f"{server.url}/{link['code']}", allow_redirects=False)
     resp = api.post("/reports/refresh")
@@ -392,10 +393,7 @@ def test_refresh_on_demand_returns_a_job_with_progress(api, server, visitor, que
     job_id = resp.json()["job_id"]
     assert api.get(f"/reports/jobs/{job_id}").json()["status"] == "queued"
     assert new_brand("Rival").get(f"/reports/jobs/{job_id}").status_code == 404
-    from rq import Worker
-    from rq.serializers import JSONSerializer
-
-    Worker(list(queues.ALL), connection=queue_r, serializer=JSONSerializer).work(burst=True)
+    burst_worker()
     job = api.get(f"/reports/jobs/{job_id}").json()
     assert job["status"] == "finished" and job["result"]["clicks"] == 1
     assert job["progress"]["brands_done"] == 1
@@ -403,7 +401,7 @@ def test_refresh_on_demand_returns_a_job_with_progress(api, server, visitor, que
 
 
 @pytest.mark.slow
-def test_a_worker_killed_mid_batch_loses_and_doubles_nothing(api, r, queue_r, redis_url, run_worker):
+def test_a_worker_killed_mid_batch_loses_and_doubles_nothing(api, r, queue_r, worker_config, run_worker):
     """A real worker process is killed while rolling up; the next run takes over its pending entries."""
     link = api.link()
     stream = keys.clicks_stream(api.brand["id"])
@@ -414,7 +412,7 @@ def test_a_worker_killed_mid_batch_loses_and_doubles_nothing(api, r, queue_r, re
             fields = {"id": f"k{i}", "l": link["id"], "p": link["promotion_id"], "t": now, "v": f"v{i}", "ua": UA1}
             p.xadd(stream, fields)
         p.execute()
-    env = {**os.environ, "REDIS_URL": redis_url, "ROLLUP_BATCH_SIZE": "50", "CLAIM_IDLE_SECONDS": "3600"}
+    env = {**os.environ, **environment(worker_config), "ROLLUP_BATCH_SIZE": "50", "CLAIM_IDLE_SECONDS": "3600"}
     for _attempt in range(10):  # a kill can land between two batches; then kill another worker
         job = queues.enqueue(queue_r, queues.ROLLUP, api.brand["id"])
         quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
@@ -432,7 +430,7 @@ def test_a_worker_killed_mid_batch_loses_and_doubles_nothing(api, r, queue_r, re
         pytest.fail("no kill landed mid-batch in 10 attempts")
     counted = int(r.hget(keys.link_totals(api.brand["id"], link["id"]), "clicks") or 0)
     assert 0 < counted < n, f"the kill did not land mid-run ({counted} of {n} counted)"
-    run_worker(CLAIM_IDLE_SECONDS="0")
+    run_worker(CLAIM_IDLE_SECONDS=0)
     totals = r.hgetall(keys.link_totals(api.brand["id"], link["id"]))
     assert int(totals[b"clicks"]) == n and int(totals[b"unique_clicks"]) == n
     assert r.xpending(stream, "rollup")["pending"] == 0

