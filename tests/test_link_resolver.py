@@ -70,6 +70,13 @@ def test_a_new_destination_is_redirected_to_at_once(shop, visitor):
     assert (a["status"], a["click"]["link_id"]) == ("attributed", shop.link["id"])
 
 
+def test_a_new_click_parameter_is_in_the_next_redirect(shop, visitor):
+    assert "tid=" in get(visitor, shop.server.url, shop.link["code"]).headers["Location"]
+    assert shop.api.patch("/brand", json={"click_param": "il_click"}).status_code == 200
+    q = parse_qs(urlsplit(get(visitor, shop.server.url, shop.link["code"]).headers["Location"]).query)
+    assert "il_click" in q and "tid" not in q
+
+
 def test_a_code_created_after_a_miss_is_found_at_once(shop, visitor):
     assert get(visitor, shop.server.url, "Fresh-Code-1").status_code == 404  # the miss is cached
     link = shop.api.create("/links", promotion_id=shop.promotion["id"], code="fresh-code-1")

@@ -24,9 +24,9 @@ def update(scope: Scope, changes: dict[str, Any]) -> dict[str, Any]:
     if reshard:  # saved before the links' records: a shard is folded before any click lands in it
         brand["click_shards_max"] = max(click_shards_ever(before), click_shards(brand))
     save_brand(scope.r, brand)
-    scope.lookups.forget("brand", brand["id"])
     if reshard or changes.get("click_param", before["click_param"]) != before["click_param"]:
         refresh_redirects(scope.r, brand)
+    scope.lookups.forget("brand", brand["id"])  # the brand and its links' records, once all are written
     return brand
 
 
