@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from markupsafe import Markup, escape
 
+from tracker.reports.results import SeriesRow
+
 WIDTH, HEIGHT = 600, 360
 LEFT, RIGHT, TOP, BOTTOM = 78, 36, 14, 104  # RIGHT: room for half of the last x label
 
@@ -130,19 +132,19 @@ def line_chart(
     return Markup("\n".join(out))
 
 
-def period_chart(chart_id: str, title: str, rows: Sequence[dict], time_zone: str) -> Markup:
-    """Clicks and conversions per day (or hour) of a series (tracker.reports.series), one point per
-    period; ticks name the periods (mm-dd, or HH:00 by hour)."""
-    hourly = bool(rows) and "T" in rows[0]["period"]
-    names = [row["period"][11:16] if hourly else row["period"][5:] for row in rows]
+def period_chart(chart_id: str, title: str, rows: Sequence[SeriesRow], time_zone: str) -> Markup:
+    """Clicks and conversions per day (or hour) of a series (tracker.reports.results.Series), one
+    point per period; ticks name the periods (mm-dd, or HH:00 by hour)."""
+    hourly = bool(rows) and "T" in rows[0].period
+    names = [row.period[11:16] if hourly else row.period[5:] for row in rows]
 
     def line(metric: str, label: str, group: int) -> Series:
-        points = [(float(n), float(row[metric])) for n, row in enumerate(rows)]
-        tips = [f"{row['period']}: {row[metric]} {label.lower()}" for row in rows]
+        points = [(float(n), float(getattr(row, metric))) for n, row in enumerate(rows)]
+        tips = [f"{row.period}: {getattr(row, metric)} {label.lower()}" for row in rows]
         return Series(label, points, group, labels=tips)
 
-    clicks, conversions = sum(r["clicks"] for r in rows), sum(r["conversions"] for r in rows)
-    span = f"{rows[0]['period']} to {rows[-1]['period']}" if rows else "no dates"
+    clicks, conversions = sum(r.clicks for r in rows), sum(r.conversions for r in rows)
+    span = f"{rows[0].period} to {rows[-1].period}" if rows else "no dates"
     description = (f"{'Hourly' if hourly else 'Daily'} clicks ({clicks} in all) and conversions ({conversions}) "
                    f"from {span}, {time_zone} time; the table below lists every {'hour' if hourly else 'day'}.")
     return line_chart(

@@ -26,7 +26,7 @@ from flask import (
     session,
     url_for,
 )
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, Unauthorized
 
 from tracker import auth, keys
 from tracker.brands.model import get_brand
@@ -94,7 +94,7 @@ def _guard() -> Any:
         had_session = "brand_id" in session
         _forget_sign_in()
         if wants_json():
-            return jsonify(error="Not signed in."), 401
+            return json_error(Unauthorized("Not signed in."))
         back = request.full_path.rstrip("?") if request.method == "GET" else None
         return redirect(url_for("dashboard.login", next=back, notice="ended" if had_session else None), 303)
     g.brand = brand
@@ -125,14 +125,22 @@ def _headers(resp: Response) -> Response:
     return resp
 
 
+def json_error(exc: HTTPException) -> tuple[Response, int]:
+    """An error for the dashboard's scripts (the refresh, its job's status) in the API's one error
+    shape, {code, status, message}."""
+    data = getattr(exc, "data", None) or {}
+    code = exc.code or 500
+    return jsonify(code=code, status=exc.name, message=data.get("message") or exc.description), code
+
+
 @bp.errorhandler(HTTPException)
 def http_error(exc: HTTPException) -> Any:
-    """Errors inside the dashboard, an unknown address under /dashboard/ included, are pages
-    (JSON for the job endpoint), never the API's JSON."""
+    """Errors inside the dashboard, an unknown address under /dashboard/ included, are pages (to a
+    script that asks for JSON, the one error shape)."""
+    if wants_json():
+        return json_error(exc)
     data = getattr(exc, "data", None) or {}
     message = data.get("message") or exc.description
-    if wants_json():
-        return jsonify(error=message), exc.code
     return render_template("dashboard/error.html", code=exc.code, title=exc.name, message=message), exc.code
 
 

@@ -1,7 +1,8 @@
-"""The report pages: overview, influencers (sortable, CSV), the comparison, and the roll-up refresh.
+"""The report pages: overview, influencers (sortable, CSV), the comparison, per-link and
+per-promotion pages, and the roll-up refresh.
 
-Every figure comes from `tracker.reports.model`, exactly as the API computes it; this module only
-chooses, sorts and formats (see `fmt`).
+Every figure comes from the report service (`tracker.reports.service`), the same typed results
+the API renders as JSON; this module only chooses, sorts and formats (see `fmt`).
 """
 
 from __future__ import annotations
@@ -16,19 +17,15 @@ from typing import Any
 
 from flask import Response, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from marshmallow import ValidationError
-from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus
-from rq.serializers import JSONSerializer
 from werkzeug.exceptions import NotFound
 
-from tracker import api, csvsafe, keys, queues
+from tracker import api, csvsafe
 from tracker.dashboard import bp, fmt
 from tracker.dashboard.charts import Series, line_chart, period_chart
 from tracker.dashboard.signin import wants_json
-from tracker.engagement import model as engagement
 from tracker.influencers import with_tier
-from tracker.reports import ComparisonArgs, RangeArgs, model, series
-from tracker.reports import names as report_names
+from tracker.reports import results, series, service
+from tracker.reports.schemas import ComparisonArgs, RangeArgs
 from tracker.tiers import TIERS
 
 STYLES = ("long_running", "timeboxed")
@@ -44,8 +41,7 @@ def every(kind: str) -> list[dict[str, Any]]:
 
 
 def rolled_up_at() -> str | None:
-    value = _r().hget(keys.rollup_state(g.brand["id"]), "rolled_up_at")
-    return value.decode() if value else None
+    return service.rolled_up_at(_r(), g.brand["id"])
 
 
 def flatten(messages: Any, path: str = "") -> dict[str, list[str]]:
@@ -96,10 +92,7 @@ def read_filters(schema: Any = None, names: tuple[str, ...] = ("from", "to", "ca
         f.args = (schema or RangeArgs()).load({k: v for k, v in values.items() if v})
     except ValidationError as exc:
         f.errors = flatten(exc.messages)
-        return f
-    if f.campaign and api.store().get("campaign", f.campaign) is None:
-        raise NotFound(f"campaign {f.campaign} not found")
-    return f
+    return f  # an unknown campaign: the service says not found
 
 
 def page_context(**extra: Any) -> dict[str, Any]:
@@ -115,11 +108,8 @@ def overview() -> Any:
     f = read_filters()
     if f.errors:
         return render_template("dashboard/overview.html", **page_context(filters=f)), 422
-    promos = model.load_promotions(_r(), g.brand, f.start, f.end, f.campaign)
-    totals = model.Totals()
-    for p in promos:
-        totals.add(p.totals)
-    tiers = {row["tier"]: row for row in model.summary(promos, "tier", {}, engagement.ranges(g.brand))}
+    report = service.grouped(_r(), g.brand, "tier", f.start, f.end, f.campaign)
+    tiers = {row.key: row for row in report.rows}
     daily, chart = period_series("campaign" if f.campaign else "brand", f.campaign, *chart_range(f), "overview-series",
                                  "Clicks and conversions per day")  # fmt: skip
     return render_template(
@@ -128,8 +118,8 @@ def overview() -> Any:
             filters=f,
             daily=daily,
             daily_chart=chart,
-            totals=totals.metrics(),
-            unattributed=model.unattributed(_r(), g.brand, f.start, f.end),
+            totals=report.totals,
+            unattributed=report.unattributed,
             tiers=[tiers[t] for t in TIERS if t in tiers],
             expected_range=expected_range,
         ),
@@ -152,11 +142,10 @@ def chart_range(f: Filters) -> tuple[date, date]:
 
 def period_series(
     by: str, subject_id: str | None, start: date, end: date, chart_id: str, title: str
-) -> tuple[dict[str, Any], Any]:
+) -> tuple[results.Series, Any]:
     """A series (by hour for two days or less, else by day) and its chart."""
-    interval = "hour" if (end - start).days < series.HOURLY_MAX_DAYS else "day"
-    result = series.series(_r(), g.brand, by, subject_id, start, end, interval)
-    return result, period_chart(chart_id, title, result["rows"], result["time_zone"])
+    result = service.series(_r(), g.brand, by, subject_id, start, end)
+    return result, period_chart(chart_id, title, result.rows, result.time_zone)
 
 
 def _subject_page(by: str, record: dict[str, Any], heading: str, promotion: dict[str, Any] | None) -> Any:
@@ -168,7 +157,7 @@ def _subject_page(by: str, record: dict[str, Any], heading: str, promotion: dict
         return render_template("dashboard/subject.html", **context), 422
     start, end = chart_range(f)
     result, chart = period_series(by, record["id"], start, end, f"{by}-series", f"{heading}: clicks and conversions")
-    tables = [(title, series.breakdown(_r(), g.brand, by, record["id"], dim, start, end, BREAKDOWN_TOP))
+    tables = [(title, service.breakdown(_r(), g.brand, by, record["id"], dim, start, end, BREAKDOWN_TOP))
               for dim, title in BREAKDOWNS]  # fmt: skip
     return render_template("dashboard/subject.html", **context, result=result, chart=chart, breakdowns=tables)
 
@@ -273,18 +262,11 @@ TEXT_KINDS = ("text", "tier")
 
 
 def influencer_rows(f: Filters) -> list[dict[str, Any]]:
-    """One row per influencer: tier and every report metric (zeros for one without promotions)."""
-    promos = model.load_promotions(_r(), g.brand, f.start, f.end, f.campaign)
-    names = report_names("influencer")
-    rows = model.summary(promos, "influencer", names)
+    """One row per influencer: tier and every report metric (with a campaign chosen, only its influencers)."""
+    rows = service.influencers(_r(), g.brand, f.start, f.end, f.campaign).rows
     people = {i["id"]: with_tier(i) for i in every("influencer")}
-    if not f.campaign:  # with a campaign chosen, only its influencers
-        seen = {row["influencer"] for row in rows}
-        empty = model.Totals().metrics()
-        rows += [{"influencer": i, "name": names.get(i, i), **empty} for i in people if i not in seen]
-    for row in rows:
-        row["tier"] = people[row["influencer"]]["tier"] if row["influencer"] in people else None
-    return rows
+    return [{"influencer": row.key, "name": row.name, "tier": (people.get(row.key) or {}).get("tier"),
+             **vars(row.metrics)} for row in rows]  # fmt: skip
 
 
 def sort_rows(rows: list[dict[str, Any]], column: Column, descending: bool) -> list[dict[str, Any]]:
@@ -385,9 +367,9 @@ def _show(kind: str, value: Any, currency: str) -> str:
     }[kind](value)
 
 
-def expected_range(bounds: dict[str, str | None] | None) -> str:
+def expected_range(bounds: results.ExpectedRange | None) -> str:
     """An expected engagement rate in percent: '2.4% or more', '2% to 5%', 'not set'."""
-    low, high = (bounds or {}).get("min"), (bounds or {}).get("max")
+    low, high = (bounds.min, bounds.max) if bounds else (None, None)
     if low is not None and high is not None:
         return f"{low}% to {high}%"
     if low is not None:
@@ -397,7 +379,7 @@ def expected_range(bounds: dict[str, str | None] | None) -> str:
     return "not set"
 
 
-def comparison_charts(result: dict[str, Any], names: dict[str, str]) -> list[dict[str, Any]]:
+def comparison_charts(result: results.Comparison, names: dict[str, str]) -> list[dict[str, Any]]:
     """Cumulative conversions and cumulative ROI per day since posting: a line per group (and promotion)."""
     specs = (
         ("conversions", "Cumulative conversions", "cumulative_conversions", True, lambda v: fmt.count(int(v))),
@@ -405,23 +387,24 @@ def comparison_charts(result: dict[str, Any], names: dict[str, str]) -> list[dic
     )
     charts = []
     for chart_id, title, key, integer, y_format in specs:
-        series = []
+        lines = []
         summary = []
-        for n, group in enumerate(result["groups"]):
-            days = [d for d in group["days"] if d[key] is not None]
-            points = [(d["day"], float(Decimal(str(d[key])))) for d in days]
-            labels = [f"{group['name']}, day {d['day']}: {_chart_value(key, d[key])}" for d in days]
-            series.append(Series(group["name"], points, n, labels=labels))
-            for promo in group.get("by_promotion", []):
-                ppoints = [(d["day"], float(Decimal(str(d[key])))) for d in promo["days"] if d[key] is not None]
-                series.append(Series(names.get(promo["promotion_id"], promo["promotion_id"]), ppoints, n, thin=True))
+        for n, group in enumerate(result.groups):
+            days = [d for d in group.curves.days if getattr(d, key) is not None]
+            points = [(d.day, float(Decimal(str(getattr(d, key))))) for d in days]
+            labels = [f"{group.name}, day {d.day}: {_chart_value(key, getattr(d, key))}" for d in days]
+            lines.append(Series(group.name, points, n, labels=labels))
+            for promo in group.by_promotion or []:
+                ppoints = [(d.day, float(Decimal(str(getattr(d, key))))) for d in promo.curves.days
+                           if getattr(d, key) is not None]  # fmt: skip
+                lines.append(Series(names.get(promo.promotion_id, promo.promotion_id), ppoints, n, thin=True))
             if days:
-                summary.append(f"{group['name']}: {_chart_value(key, days[-1][key])} by day {days[-1]['day']}")
+                summary.append(f"{group.name}: {_chart_value(key, getattr(days[-1], key))} by day {days[-1].day}")
             else:
-                summary.append(f"{group['name']}: no data")
+                summary.append(f"{group.name}: no data")
         description = f"{title} per day since posting, one line per group. " + "; ".join(summary) + "."
         caption = f"{title} per day since posting"
-        svg = line_chart(f"chart-{chart_id}", caption, description, series, title, y_format, integer)
+        svg = line_chart(f"chart-{chart_id}", caption, description, lines, title, y_format, integer)
         charts.append({"caption": caption, "svg": svg})
     return charts
 
@@ -438,9 +421,9 @@ def comparison() -> Any:
     if f.errors:
         return render_template("dashboard/comparison.html", **context), 422
     specs = tuple(tuple(f.args[k].split(":")) for k in ("group_a", "group_b"))
-    result = model.comparison(_r(), g.brand, specs, f.campaign, f.start, f.end, f.args["per_promotion"])
-    names = report_names("promotion") if f.args["per_promotion"] else {}
-    diff = result["cost_per_conversion_difference"]
+    result = service.comparison(_r(), g.brand, specs, f.campaign, f.start, f.end, f.args["per_promotion"])
+    names = service.names(_r(), g.brand["id"], "promotion") if f.args["per_promotion"] else {}
+    diff = result.cost_per_conversion_difference
     context.update(
         result=result,
         diff=diff,
@@ -453,60 +436,29 @@ def comparison() -> Any:
     return render_template("dashboard/comparison.html", **context)
 
 
-# -- refresh --------------------------------------------------------------------------------
+# -- refresh ----------------------------------------------------------------------------------
 @bp.post("/refresh")
 def refresh() -> Any:
     """Roll this brand's new events up now; the page then follows the job (see static/dashboard.js)."""
-    brand_id = g.brand["id"]
-    job = queues.enqueue(
-        current_app.extensions["queue_redis"], queues.ROLLUP, brand_id, meta={"brand_id": brand_id},
-        job_timeout=1800, result_ttl=86400,
-    )  # fmt: skip
-    status_url = url_for(".job_status", job_id=job.id)
+    job = service.refresh(current_app.extensions["queue_redis"], g.brand["id"])
+    status_url = url_for(".job_status", job_id=job.job_id)
     if wants_json():
-        return jsonify(job_id=job.id, status="queued", url=status_url), 202
+        return jsonify(job_id=job.job_id, status=job.status, url=status_url), 202
     flash("The roll-up is queued; reload this page in a moment for the new numbers.")
     back = request.form.get("next", "")
     return redirect(back if back.startswith("/dashboard") and "//" not in back else url_for(".overview"), 303)
 
 
-def _percent(status: str, progress: dict[str, int]) -> int:
-    if status in ("finished", "failed", "stopped", "canceled"):
-        return 100
-    if status == "started":
-        done = progress.get("brands_done", 0) / max(progress.get("brands", 1), 1)
-        return 10 + int(85 * done)
-    return 5
-
-
 @bp.get("/jobs/<job_id>")
 def job_status(job_id: str) -> Any:
     """A roll-up job of this brand: status, progress and a percent for the progress bar."""
-    try:
-        job = Job.fetch(job_id, connection=current_app.extensions["queue_redis"], serializer=JSONSerializer)
-    except NoSuchJobError:
-        return jsonify(error=f"job {job_id} not found"), 404
-    if job.meta.get("brand_id") != g.brand["id"]:
-        return jsonify(error=f"job {job_id} not found"), 404
-    status = job.get_status(refresh=True)
-    name = status.value if isinstance(status, JobStatus) else "unknown"
-    progress = job.meta.get("progress") or {}
-    messages = {
-        "queued": "Queued, waiting for a worker…",
-        "deferred": "Waiting…",
-        "scheduled": "Waiting…",
-        "started": f"Rolling up: {progress.get('events_read', 0):,} events read…",
-        "finished": "Done: {clicks:,} clicks and {conversions:,} orders or refunds rolled up.".format(
-            clicks=progress.get("clicks", 0), conversions=progress.get("conversions", 0)
-        ),
-        "failed": "The roll-up failed; try again, or look at the worker's log.",
-    }
+    job = service.rollup_job(current_app.extensions["queue_redis"], g.brand["id"], job_id)
     return jsonify(
-        job_id=job.id,
-        status=name,
-        progress=progress,
-        percent=_percent(name, progress),
-        message=messages.get(name, name),
-        done=name in ("finished", "failed", "stopped", "canceled"),
+        job_id=job.job_id,
+        status=job.status,
+        progress=job.progress or {},
+        percent=job.percent,
+        message=job.message,
+        done=job.done,
         rolled_up_at=fmt.when(rolled_up_at()),
     )

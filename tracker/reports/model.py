@@ -24,6 +24,7 @@ from tracker.brands.model import click_shards_ever
 from tracker.conversions.model import convert, get_rates
 from tracker.db import scripts
 from tracker.engagement import model as engagement
+from tracker.reports.results import CurveDay, Curves, ExpectedRange, GroupRow, Metrics, Unattributed, Versus
 from tracker.store import Store
 from tracker.tiers import tier_for
 from tracker.ttc import ttc_value
@@ -109,44 +110,44 @@ class Totals:
         if snap.get("views") is not None:
             self.views, self.has_views = snap["views"], True
 
-    def versus(self, expected: dict[str, str | None]) -> dict[str, Any]:
+    def versus(self, expected: dict[str, str | None]) -> Versus:
         """The engagement rate on followers against a tier's expected range (percent)."""
         where = engagement.versus(self.engagements, self.engaged_followers, expected) if self.has_engagements else None
-        return {"expected_engagement_rate": dict(expected), "engagement_vs_expected": where}
+        return Versus(ExpectedRange(expected.get("min"), expected.get("max")), where)
 
-    def metrics(self) -> dict[str, Any]:
-        return {
-            "cost_per_conversion": per(self.spend, self.conversions),
-            "spend": self.spend,
-            "revenue": self.revenue,
-            "roas": ratio(self.revenue, self.spend),
-            "roi": ratio(self.revenue - self.spend, self.spend),
-            "clicks": self.clicks,
-            "unique_clicks": self.unique_clicks,
-            "bot_hits": self.bot_hits,
-            "bots_by_family": {k: v for k, v in sorted(self.bots.items()) if v},
-            "conversions": self.conversions,
-            "conversion_rate": ratio(self.conversions, self.unique_clicks),
-            "cost_per_click": per(self.spend, self.clicks),
-            "average_order_value": per(self.revenue, self.conversions),
-            "click_through_on_followers": ratio(self.clicks, self.followers),
-            "engagement_rate": ratio(self.engagements, self.engaged_followers) if self.has_engagements else None,
-            "engagements": self.engagements if self.has_engagements else None,
-            "impressions": self.impressions if self.has_impressions else None,
-            "reach": self.reach if self.has_reach else None,
-            "views": self.views if self.has_views else None,
-            "engagement_rate_followers": ratio(self.engagements, self.engaged_followers),
-            "engagement_rate_reach": ratio(self.reach_engagements, self.reach),
-            "cost_per_engagement": per(self.engaged_spend, self.engagements),
-            "cpm": per(self.impression_spend * 1000, self.impressions),
-            "ctr_impressions": ratio(self.impression_clicks, self.impressions),
-            "refunds": self.refunds,
-            "median_time_to_conversion_seconds": percentile(self.ttc, 0.5),
-            "p90_time_to_conversion_seconds": percentile(self.ttc, 0.9),
-            "promotions": self.promotions,
+    def metrics(self) -> Metrics:
+        return Metrics(
+            cost_per_conversion=per(self.spend, self.conversions),
+            spend=self.spend,
+            revenue=self.revenue,
+            roas=ratio(self.revenue, self.spend),
+            roi=ratio(self.revenue - self.spend, self.spend),
+            clicks=self.clicks,
+            unique_clicks=self.unique_clicks,
+            bot_hits=self.bot_hits,
+            bots_by_family={k: v for k, v in sorted(self.bots.items()) if v},
+            conversions=self.conversions,
+            conversion_rate=ratio(self.conversions, self.unique_clicks),
+            cost_per_click=per(self.spend, self.clicks),
+            average_order_value=per(self.revenue, self.conversions),
+            click_through_on_followers=ratio(self.clicks, self.followers),
+            engagement_rate=ratio(self.engagements, self.engaged_followers) if self.has_engagements else None,
+            engagements=self.engagements if self.has_engagements else None,
+            impressions=self.impressions if self.has_impressions else None,
+            reach=self.reach if self.has_reach else None,
+            views=self.views if self.has_views else None,
+            engagement_rate_followers=ratio(self.engagements, self.engaged_followers),
+            engagement_rate_reach=ratio(self.reach_engagements, self.reach),
+            cost_per_engagement=per(self.engaged_spend, self.engagements),
+            cpm=per(self.impression_spend * 1000, self.impressions),
+            ctr_impressions=ratio(self.impression_clicks, self.impressions),
+            refunds=self.refunds,
+            median_time_to_conversion_seconds=percentile(self.ttc, 0.5),
+            p90_time_to_conversion_seconds=percentile(self.ttc, 0.9),
+            promotions=self.promotions,
             # only what is owed: a currency netting to zero (an order refunded in full) is left out
-            "unconverted_revenue": {k: v for k, v in self.unconverted.items() if v},
-        }
+            unconverted_revenue={k: v for k, v in self.unconverted.items() if v},
+        )
 
 
 def percentile(hist: dict[int, int], q: float) -> int | None:
@@ -381,9 +382,17 @@ def _promo(promo, influencer, brand, money, sums, since, hist, start, end) -> Pr
 
 
 # -- summaries ------------------------------------------------------------------------------
+def total(promos: list[Promo]) -> Totals:
+    """The sums of the promotions' totals."""
+    out = Totals()
+    for p in promos:
+        out.add(p.totals)
+    return out
+
+
 def summary(
     promos: list[Promo], by: str, names: dict[str, str], ranges: dict[str, dict[str, str | None]] | None = None
-) -> list[dict[str, Any]]:
+) -> list[GroupRow]:
     """Rows of metrics per promotion, influencer, campaign or tier; by tier with `ranges` (the
     brand's, engagement.ranges), each tier's engagement rate against its expected range."""
     groups: dict[str, Totals] = {}
@@ -391,14 +400,15 @@ def summary(
         key = {"promotion": p.record["id"], "influencer": p.record["influencer_id"],
                "campaign": p.record["campaign_id"], "tier": p.tier}[by]  # fmt: skip
         groups.setdefault(key, Totals()).add(p.totals)
-    rows = [{by: key, "name": names.get(key, key), **t.metrics()} for key, t in groups.items()]
-    if by == "tier" and ranges is not None:
-        for row, t in zip(rows, groups.values(), strict=True):
-            row.update(t.versus(ranges.get(row["tier"], {"min": None, "max": None})))
-    return rows
+    versus = by == "tier" and ranges is not None
+    return [
+        GroupRow(by, key, names.get(key, key), t.metrics(),
+                 t.versus(ranges.get(key, {"min": None, "max": None})) if versus else None)  # fmt: skip
+        for key, t in groups.items()
+    ]
 
 
-def unattributed(r: redis.Redis, brand: dict[str, Any], start: date | None, end: date | None) -> dict[str, Any]:
+def unattributed(r: redis.Redis, brand: dict[str, Any], start: date | None, end: date | None) -> Unattributed:
     lo, hi = _day_range(start, end)
     money = Money(r, brand)
     orders, revenue = 0, 0
@@ -419,7 +429,7 @@ def unattributed(r: redis.Redis, brand: dict[str, Any], start: date | None, end:
         elif metric.startswith("reason:"):
             reasons[metric[7:]] += int(v)
     owed = {k: v for k, v in unconverted.items() if v}  # as in Totals: a currency netting to zero is left out
-    return {"orders": orders, "revenue": revenue, "unconverted_revenue": owed, "by_reason": dict(reasons)}
+    return Unattributed(orders, revenue, owed, dict(reasons))
 
 
 # -- the comparison -------------------------------------------------------------------------
@@ -434,7 +444,7 @@ CURVE_COLUMNS = (
 )  # fmt: skip
 
 
-def curves(promos: list[Promo], max_days: int = 365) -> dict[str, Any]:
+def curves(promos: list[Promo], max_days: int = 365) -> Curves:
     """Per day since posting: conversions, revenue, spend, and their running sums and ROI."""
     days: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     hours: dict[int, int] = defaultdict(int)
@@ -457,16 +467,16 @@ def curves(promos: list[Promo], max_days: int = 365) -> dict[str, Any]:
     for d in range(last + 1):
         for name in ("conversions", "revenue", "spend", "clicks"):
             cum[name] += days[d][name]
-        row = {
-            "day": d,
-            "conversions": days[d]["conversions"],
-            "revenue": days[d]["revenue"],
-            "spend": days[d]["spend"],
-            "cumulative_conversions": cum["conversions"],
-            "cumulative_revenue": cum["revenue"],
-            "cumulative_spend": cum["spend"],
-            "cumulative_roi": ratio(cum["revenue"] - cum["spend"], cum["spend"]),
-        }
+        row = CurveDay(
+            day=d,
+            conversions=days[d]["conversions"],
+            revenue=days[d]["revenue"],
+            spend=days[d]["spend"],
+            cumulative_conversions=cum["conversions"],
+            cumulative_revenue=cum["revenue"],
+            cumulative_spend=cum["spend"],
+            cumulative_roi=ratio(cum["revenue"] - cum["spend"], cum["spend"]),
+        )
         if payback is None and cum["spend"] and cum["revenue"] >= cum["spend"]:
             payback = d
         rows.append(row)
@@ -482,17 +492,17 @@ def curves(promos: list[Promo], max_days: int = 365) -> dict[str, Any]:
             if seen * 2 >= total:
                 half_life = h + 1
                 break
-    return {
-        "first_24h_conversions": first24,
-        "after_24h_conversions": total - first24,
-        "first_24h_share": ratio(first24, total),
-        "long_tail_share": ratio(total - first24, total),
-        "first_24h_revenue_share": ratio(revenue24, revenue_total),
-        "long_tail_revenue_share": ratio(revenue_total - revenue24, revenue_total),
-        "half_life_hours": half_life,
-        "payback_day": payback,
-        "days": rows,
-    }
+    return Curves(
+        first_24h_conversions=first24,
+        after_24h_conversions=total - first24,
+        first_24h_share=ratio(first24, total),
+        long_tail_share=ratio(total - first24, total),
+        first_24h_revenue_share=ratio(revenue24, revenue_total),
+        long_tail_revenue_share=ratio(revenue_total - revenue24, revenue_total),
+        half_life_hours=half_life,
+        payback_day=payback,
+        days=rows,
+    )
 
 
 def bootstrap_difference(a: list[Promo], b: list[Promo], seed: int = 20261126) -> dict[str, Any]:
@@ -540,36 +550,3 @@ def verdict(names: tuple[str, str], diff: dict[str, Any], currency: str) -> str:
     low, high = sorted((abs(diff["low"]), abs(diff["high"])))
     interval = f"95% interval {fmt(low)} to {fmt(high)}"
     return f"{cheaper} cost {fmt(diff['difference'])} less per conversion than {dearer} ({interval})."
-
-
-def comparison(
-    r: redis.Redis, brand: dict[str, Any], specs: tuple[tuple[str, str], tuple[str, str]],
-    campaign_id: str | None = None, start: date | None = None, end: date | None = None,
-    per_promotion: bool = False,
-) -> dict[str, Any]:  # fmt: skip
-    promos = load_promotions(r, brand, start, end, campaign_id, since=True)
-    out_groups = []
-    members = []
-    for spec in specs:
-        chosen = [p for p in promos if in_group(p, spec)]
-        members.append(chosen)
-        t = Totals()
-        for p in chosen:
-            t.add(p.totals)
-        group = {"name": f"{spec[0]} {spec[1]}".replace("_", "-"), "tier": spec[0], "style": spec[1], **t.metrics()}
-        group.update(t.versus(engagement.ranges(brand).get(spec[0], {"min": None, "max": None})))
-        group.update(curves(chosen))
-        if per_promotion:
-            group["by_promotion"] = [{"promotion_id": p.record["id"], **curves([p])} for p in chosen]
-        out_groups.append(group)
-    diff = bootstrap_difference(members[0], members[1])
-    names = (out_groups[0]["name"], out_groups[1]["name"])
-    return {
-        "currency": brand["currency"],
-        "campaign_id": campaign_id,
-        "from": start.isoformat() if start else None,
-        "to": end.isoformat() if end else None,
-        "groups": out_groups,
-        "cost_per_conversion_difference": {"groups": list(names), **diff, "confidence": "95%"},
-        "verdict": verdict(names, diff, brand["currency"]),
-    }

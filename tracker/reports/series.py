@@ -16,7 +16,9 @@ import redis
 
 from tracker import db, keys, localtime
 from tracker.brands.model import click_shards_ever
+from tracker.errors import NotFound
 from tracker.reports.model import Money, ratio
+from tracker.reports.results import Breakdown, BreakdownOther, BreakdownRow, Figures, Series, SeriesRow
 
 SCOPES = ("link", "promotion", "influencer", "campaign", "brand")
 DIMENSIONS = {"referrer": "r", "country": "cc", "device": "d", "browser": "b", "os": "o"}
@@ -27,27 +29,23 @@ DEFAULT_DAYS = 30
 COUNTS = ("clicks", "unique_clicks", "bot_hits", "conversions")
 
 
-class NotFound(LookupError):
-    """The subject of a series or breakdown is not the brand's."""
-
-
 def subjects(r: redis.Redis, brand_id: str, by: str, subject_id: str | None) -> tuple[list[str], list[str]]:
     """The links ('l:<id>') and promotions ('p:<id>', their orders without a click) whose days to sum."""
     if by != "brand" and not subject_id:
-        raise NotFound(f"{by} id missing")
+        raise NotFound(by, "", f"{by} id missing")
     if by == "link":
         if not r.hexists(keys.entities(brand_id, "link"), subject_id):
-            raise NotFound(f"link {subject_id} not found")
+            raise NotFound("link", subject_id)
         return [f"l:{subject_id}"], []
     promos = [json.loads(v) for v in r.hvals(keys.entities(brand_id, "promotion"))]
     if by == "promotion":
         promos = [p for p in promos if p["id"] == subject_id]
     elif by in ("influencer", "campaign"):
         if not r.hexists(keys.entities(brand_id, by), subject_id):
-            raise NotFound(f"{by} {subject_id} not found")
+            raise NotFound(by, subject_id)
         promos = [p for p in promos if p[f"{by}_id"] == subject_id]
     if by == "promotion" and not promos:
-        raise NotFound(f"promotion {subject_id} not found")
+        raise NotFound("promotion", subject_id)
     ids = {p["id"] for p in promos}
     links = [json.loads(v) for v in r.hvals(keys.entities(brand_id, "link"))]
     return sorted(f"l:{x['id']}" for x in links if x.get("promotion_id") in ids), sorted(f"p:{i}" for i in ids)
@@ -87,7 +85,8 @@ def _read(r: redis.Redis, brand: dict[str, Any], kind: str, links: list[str], pr
 
 
 def _figures(sums: dict[str, int], money: Money, prefix: str = "") -> dict[str, Any]:
-    """One bucket's counts, its revenue in the reporting currency and what could not be converted."""
+    """One bucket's counts, its revenue in the reporting currency and what could not be converted
+    (the fields of `Figures`)."""
     row: dict[str, Any] = {m: sums.get(prefix + m, 0) for m in COUNTS}
     revenue, unconverted = 0, {}
     for k, v in sums.items():
@@ -104,7 +103,7 @@ def _figures(sums: dict[str, int], money: Money, prefix: str = "") -> dict[str, 
 
 def series(
     r: redis.Redis, brand: dict[str, Any], by: str, subject_id: str | None, start: date, end: date, interval: str
-) -> dict[str, Any]:
+) -> Series:
     """Clicks, unique clicks, bot hits, conversions and revenue by local day (or hour) of [start, end]."""
     links, promos = subjects(r, brand["id"], by, subject_id)
     days = _days(start, end)
@@ -114,25 +113,24 @@ def series(
     for day, sums in zip(days, per_day, strict=True):
         iso = f"{day[:4]}-{day[4:6]}-{day[6:]}"
         if interval == "day":
-            rows.append({"period": iso, **_figures(sums, money)})
+            rows.append(SeriesRow(period=iso, **_figures(sums, money)))
         else:
-            rows += [{"period": f"{iso}T{h:02d}:00", **_figures(sums, money, f"h{h:02d}:")} for h in range(24)]
-    totals = {m: sum(row[m] for row in rows) for m in (*COUNTS, "revenue")}
+            rows += [SeriesRow(period=f"{iso}T{h:02d}:00", **_figures(sums, money, f"h{h:02d}:")) for h in range(24)]
+    totals = {m: sum(getattr(row, m) for row in rows) for m in (*COUNTS, "revenue")}
     unconverted: dict[str, int] = defaultdict(int)
     for row in rows:
-        for c, v in row["unconverted"].items():
+        for c, v in row.unconverted.items():
             unconverted[c] += v
-    return {
-        "by": by, "id": subject_id, "from": start.isoformat(), "to": end.isoformat(), "interval": interval,
-        "time_zone": localtime.zone_name(brand), "currency": brand["currency"], "rows": rows,
-        "totals": {**totals, "unconverted": dict(unconverted)},
-    }  # fmt: skip
+    return Series(
+        by=by, subject_id=subject_id, start=start, end=end, time_zone=localtime.zone_name(brand), interval=interval,
+        currency=brand["currency"], rows=rows, totals=Figures(**totals, unconverted=dict(unconverted)),
+    )  # fmt: skip
 
 
 def breakdown(
     r: redis.Redis, brand: dict[str, Any], by: str, subject_id: str | None, dimension: str, start: date, end: date,
     top: int,
-) -> dict[str, Any]:  # fmt: skip
+) -> Breakdown:  # fmt: skip
     """Clicks of [start, end] by one dimension's values: the `top` values, the rest summed as other
     (with the values folded at roll-up time), and the exact total."""
     links, _ = subjects(r, brand["id"], by, subject_id)
@@ -145,16 +143,10 @@ def breakdown(
     folded = counts.pop(OTHER, 0)
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     total = sum(counts.values()) + folded
-    rows = [{"value": v, "clicks": n, "share": _share(n, total)} for v, n in ranked[:top]]
+    rows = [BreakdownRow(v, n, ratio(n, total)) for v, n in ranked[:top]]
     other = sum(n for _, n in ranked[top:]) + folded
-    return {
-        "by": by, "id": subject_id, "dimension": dimension, "from": start.isoformat(), "to": end.isoformat(),
-        "time_zone": localtime.zone_name(brand), "top": top, "rows": rows,
-        "other": {"clicks": other, "share": _share(other, total), "values": len(ranked[top:]),
-                  "folded_at_rollup": folded},
-        "total": total,
-    }  # fmt: skip
-
-
-def _share(n: int, total: int) -> str | None:
-    return ratio(n, total)
+    return Breakdown(
+        by=by, subject_id=subject_id, start=start, end=end, time_zone=localtime.zone_name(brand),
+        dimension=dimension, top=top, rows=rows,
+        other=BreakdownOther(other, ratio(other, total), len(ranked[top:]), folded), total=total,
+    )  # fmt: skip
