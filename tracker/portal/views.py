@@ -29,7 +29,7 @@ from tracker.links import channels
 from tracker.links import service as links
 from tracker.portal import bp, model
 from tracker.promotions import service as promotions
-from tracker.reports import series
+from tracker.reports import series, service
 from tracker.scope import Scope
 
 QR_SCALE = 8  # pixels per module: a 33-module code is 264 px with its border
@@ -73,10 +73,10 @@ def _page(
     reports = engagement.influencer_reports(_r(), data.brand["id"], [p.promotion_id for p in data.promotions])
     campaigns = {p.promotion_id: p.campaign for p in data.promotions}
     start, end = _dates(data.brand)
-    daily = series.series(_r(), data.brand, "influencer", data.influencer["id"], start, end, "day")
-    chart = period_chart("daily", "Your clicks and conversions per day", daily["rows"], daily["time_zone"])
-    referrers = series.breakdown(_r(), data.brand, "influencer", data.influencer["id"], "referrer", start, end,
-                                 REFERRERS_SHOWN)  # fmt: skip
+    daily = service.series(_r(), data.brand, "influencer", data.influencer["id"], start, end, "day")
+    chart = period_chart("daily", "Your clicks and conversions per day", daily.rows, daily.time_zone)
+    referrers = service.breakdown(_r(), data.brand, "influencer", data.influencer["id"], "referrer", start, end,
+                                  REFERRERS_SHOWN)  # fmt: skip
     html = render_template(
         "portal/page.html", page=data, token=token, format_money=model.format_money,
         money=lambda amount: model.format_money(amount, cur), channels=channels.SUGGESTED,
