@@ -30,7 +30,8 @@ from tracker.demo.client import Api, Http, Sender, in_process, serves_brand
 from tracker.demo.plan import BRAND, CURRENCY, DAY, EUR_RATE, set_up
 from tracker.demo.report import report
 from tracker.demo.traffic import Plan, Refund, demo_order_payload, make_plan, refund_payload
-from tracker.reports import model as reports
+from tracker.reports import service as reports
+from tracker.reports.schemas import ComparisonSchema
 
 __all__ = ["BRAND", "CURRENCY", "DAY", "EUR_RATE", "Http", "Plan", "Result", "make_plan", "run"]
 
@@ -111,7 +112,7 @@ def run(
             rollup.run(brand["id"])
             _, token = create_token(r, brand["id"], plan.promos[0].influencer_id)
         brand = get_brand(r, brand["id"])
-        comparison = reports.comparison(r, brand, reports.DEFAULT_GROUPS, campaign_id)
+        comparison = ComparisonSchema().dump(reports.comparison(r, brand, campaign_id=campaign_id))  # as the API
     finally:
         if sender is not None:
             sender.close()
