@@ -119,7 +119,7 @@ def environment(config: dict[str, Any]) -> dict[str, str]:
     return {name: str(value) for name, value in config.items() if value is not None}
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def worker_config(redis_url: str, archive_dir: str) -> dict[str, Any]:
     """The settings of the tests' workers (workers.using); the others are tracker.config's defaults."""
     return {"REDIS_URL": redis_url, "QUEUE_REDIS_URL": QUEUE_OF.get(redis_url), "ARCHIVE_DIR": archive_dir}
@@ -133,17 +133,44 @@ def queue_r(standalone_url: str) -> Iterator[redis.Redis]:
     client.close()
 
 
-@pytest.fixture
-def r(redis_url: str, queue_r: redis.Redis) -> Iterator[redis.Redis]:
-    """The data Redis, emptied (a cluster client on the cluster: every primary emptied)."""
+def emptied(redis_url: str, queue_r: redis.Redis) -> redis.Redis:
+    """A client of the data Redis, emptied (a cluster client on the cluster: every primary emptied,
+    and the queue's Redis)."""
     if db.is_cluster(redis_url):
         client = db.connect(redis_url, socket_timeout=None)
         queue_r.flushall()
     else:
         client = redis.Redis.from_url(redis_url)
     client.flushall()
+    return client
+
+
+@pytest.fixture
+def r(redis_url: str, queue_r: redis.Redis) -> Iterator[redis.Redis]:
+    """The data Redis, emptied."""
+    client = emptied(redis_url, queue_r)
     yield client
     client.close()
+
+
+class Snapshot:
+    """Every key of the data Redis but RQ's (DUMP, with its TTL): a state built once per module,
+    put back into each of its tests' emptied Redis."""
+
+    def __init__(self, r: redis.Redis):
+        names = sorted(k for k in r.scan_iter(count=1000) if not k.startswith(b"rq:"))
+        with r.pipeline(transaction=False) as p:
+            for name in names:
+                p.pttl(name)
+                p.dump(name)
+            raw = p.execute()
+        self.items = [(name, max(raw[2 * n], 0), raw[2 * n + 1]) for n, name in enumerate(names)]
+
+    def restore(self, r: redis.Redis) -> None:
+        with r.pipeline(transaction=False) as p:
+            for name, ttl, value in self.items:
+                p.restore(name, ttl, value, replace=True)
+            p.execute()
 
 
 def base_config(redis_url: str, tmp: str, **extra: Any) -> dict[str, Any]:
@@ -291,20 +318,37 @@ def new_brand(r: redis.Redis, server: LiveServer) -> Iterator[Any]:
 
 
 @pytest.fixture
-def api(new_brand) -> Api:
+def api(request: pytest.FixtureRequest, new_brand) -> Api:
+    """A new brand's API client; in a test of the scenario, the scenario's brand."""
+    if "scenario" in request.fixturenames:
+        return request.getfixturevalue("scenario").api
     return new_brand()
 
 
-@pytest.fixture
-def visitor(server: LiveServer) -> Iterator[requests.Session]:
-    """A browser-like client (the tests pass allow_redirects=False)."""
+def browser_like() -> requests.Session:
     s = requests.Session()
     s.headers["User-Agent"] = (
         "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
         "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
     )
+    return s
+
+
+@pytest.fixture
+def visitor(server: LiveServer) -> Iterator[requests.Session]:
+    """A browser-like client (the tests pass allow_redirects=False)."""
+    s = browser_like()
     yield s
     s.close()
+
+
+def roll_up(queue_r: redis.Redis, config: dict[str, Any]) -> SimpleWorker:
+    """Run the queued jobs with a real RQ worker in burst mode (rq's SimpleWorker: in this process)
+    with the worker settings `config`."""
+    worker = SimpleWorker(list(queues.ALL), connection=queue_r, serializer=JSONSerializer)
+    with workers.using(config):
+        worker.work(burst=True)
+    return worker
 
 
 @pytest.fixture
@@ -313,10 +357,7 @@ def burst_worker(r: redis.Redis, queue_r: redis.Redis, worker_config: dict[str, 
     with `worker_config` and the settings given on top."""
 
     def work(**config: Any) -> SimpleWorker:
-        worker = SimpleWorker(list(queues.ALL), connection=queue_r, serializer=JSONSerializer)
-        with workers.using({**worker_config, **config}):
-            worker.work(burst=True)
-        return worker
+        return roll_up(queue_r, {**worker_config, **config})
 
     return work
 
@@ -340,12 +381,32 @@ def shop(api, server, visitor) -> Any:
     return Shop(api, server, visitor)
 
 
-@pytest.fixture
-def scenario(api, server, visitor, run_worker) -> Any:
-    """The hand-computed brand of tests/test_reports.py (Scenario), played and rolled up."""
+@pytest.fixture(scope="module")
+def played_scenario(
+    redis_url: str, standalone_url: str, server: LiveServer, worker_config: dict[str, Any]
+) -> Iterator[tuple[Any, Snapshot]]:
+    """The hand-computed brand of tests/test_reports.py (Scenario), played and rolled up once per
+    module, and its data (Snapshot)."""
     from tests.test_reports import Scenario
 
-    s = Scenario(api, server, visitor)
+    queue_r = redis.Redis.from_url(standalone_url)
+    data = emptied(redis_url, queue_r)
+    brand, key = create_brand(data, "Acme", "USD")
+    s = Scenario(Api(server.url, brand, key), server, browser_like())
     s.play()
-    run_worker()
+    queues.enqueue(queue_r, queues.ROLLUP)
+    roll_up(queue_r, worker_config)
+    yield s, Snapshot(data)
+    s.api.http.close()
+    s.visitor.close()
+    for client in (data, queue_r):
+        client.close()
+
+
+@pytest.fixture
+def scenario(r: redis.Redis, played_scenario: tuple[Any, Snapshot]) -> Any:
+    """The scenario's brand, as played and rolled up, in this test's emptied Redis (its `api` is the
+    test's `api`)."""
+    s, snapshot = played_scenario
+    snapshot.restore(r)
     return s

@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections import defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
@@ -189,8 +188,9 @@ def test_tracker_demo_explains_an_unreachable_redis(tmp_path):
 
 
 @pytest.mark.slow
-def test_tracker_run_demo_shows_the_comparison_within_a_minute(tmp_path):
-    """The README's first command with --demo: service up, demo sent through it, verdict printed."""
+def test_tracker_run_demo_sends_the_demo_through_the_service_and_prints_the_comparison(tmp_path):
+    """The README's first command with --demo: service up, demo sent through it, verdict printed,
+    and the service still serving it afterwards."""
     port, redis_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     proc = subprocess.Popen(
@@ -198,19 +198,18 @@ def test_tracker_run_demo_shows_the_comparison_within_a_minute(tmp_path):
          "--workers", "1", "--data-dir", str(tmp_path / "var")],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
-    started, lines = time.monotonic(), []
+    lines: list[str] = []
     watchdog = threading.Timer(120, os.killpg, (proc.pid, signal.SIGKILL))  # a silent hang ends the read loop
     watchdog.start()
     try:
         for line in proc.stdout:
             lines.append(line.rstrip("\n"))
-            if line.startswith("Dashboard: ") or time.monotonic() - started > 90:
+            if line.startswith("Dashboard: "):
                 break
-        seconds = time.monotonic() - started
         assert lines and lines[-1].startswith(f"Dashboard: http://127.0.0.1:{port}/dashboard  API key: il_"), "\n".join(
             lines[-40:]
         )
-        assert seconds < 60, f"took {seconds:.0f} s"
+        assert proc.poll() is None, "tracker run stopped after the demo"
         assert any("micro long-running cost" in line for line in lines)
         assert any("went to the live server" in line for line in lines)
         key = lines[-1].rsplit(" ", 1)[1]

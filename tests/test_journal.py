@@ -91,6 +91,7 @@ def replay_by_cli(redis_url: str, spool: Path) -> int:
     return json.loads(done.stdout.splitlines()[-1])["recorded_again"]
 
 
+@pytest.mark.slow  # `tracker replay-orders` processes
 @pytest.mark.parametrize("how", ["web start-up", "tracker replay-orders"])
 def test_an_order_redis_lost_after_its_200_is_recorded_again_once(
     how, make_server_with, new_brand, r, redis_url, tmp_path, run_worker
@@ -269,6 +270,7 @@ def test_an_order_on_the_loop_is_recorded_after_redis_forgot_its_scripts(granian
     assert {c["order_id"]: c["amount"] for c in shop.conversions()} == {"before-flush": 1250, "after-flush": 990}
 
 
+@pytest.mark.slow  # granian
 def test_an_order_on_the_loop_while_redis_is_down_is_answered_503_and_acknowledged_nowhere(tmp_path):
     port = free_port()
     proc = embedded.start(port, persist=False)
