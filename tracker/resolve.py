@@ -8,12 +8,15 @@ than a part of `tracker.links`: the hot paths import it without the links API.
   lookup and is never cached.
 - A resolution, a miss included, is fresh for `LINK_CACHE_SECONDS` (a flood of unknown codes costs
   one GET per code per TTL), within `LINK_CACHE_BYTES`: the oldest entries go first.
-- A change made through this process (a link created, updated, disabled or removed; a brand's click
-  parameter or click shards) calls `forget` once it is written, and the next resolution here reads
-  Redis: seen at once, a link created after a miss of its code included. Other processes see it
-  within `LINK_CACHE_SECONDS`.
+- A change made through this process (a link created or its code's claim undone, a link updated
+  or disabled: `tracker.links.service`; a brand's click parameter or click shards:
+  `tracker.brands.service`) calls `Lookups.forget` once it is written, and the next resolution
+  here reads Redis: seen at once, a link created after a miss of its code included. A resolution
+  read while a `forget` ran is not kept. Other processes see the change within
+  `LINK_CACHE_SECONDS`.
 - While Redis is unreachable, an entry answers for `LINK_STALE_SECONDS` past its freshness (the
-  redirect keeps working for links it knew); with none, the RedisError goes to the caller (503).
+  redirect keeps working for links it knew); with none, the RedisError goes to the caller (the
+  redirect's 503).
 """
 
 from __future__ import annotations
