@@ -23,7 +23,8 @@ from tracker import api, csvsafe
 from tracker.dashboard import bp, fmt
 from tracker.dashboard.charts import Series, line_chart, period_chart
 from tracker.dashboard.signin import wants_json
-from tracker.influencers import with_tier
+from tracker.influencers.service import with_tier
+from tracker.links.service import present
 from tracker.reports import results, series, service
 from tracker.reports.schemas import ComparisonArgs, RangeArgs
 from tracker.tiers import TIERS
@@ -175,9 +176,7 @@ def link_report(link_id: str) -> Any:
     if link is None:
         raise NotFound(f"link {link_id} not found")
     promotion = api.store().get("promotion", link["promotion_id"])
-    from tracker.links import present
-
-    link = present([link])[0]
+    link = present(api.scope(), [link])[0]
     return _subject_page("link", link, f"Link {link['code']}", promotion)
 
 
@@ -264,7 +263,7 @@ TEXT_KINDS = ("text", "tier")
 def influencer_rows(f: Filters) -> list[dict[str, Any]]:
     """One row per influencer: tier and every report metric (with a campaign chosen, only its influencers)."""
     rows = service.influencers(_r(), g.brand, f.start, f.end, f.campaign).rows
-    people = {i["id"]: with_tier(i) for i in every("influencer")}
+    people = {i["id"]: with_tier(i, g.brand) for i in every("influencer")}
     return [{"influencer": row.key, "name": row.name, "tier": (people.get(row.key) or {}).get("tier"),
              **vars(row.metrics)} for row in rows]  # fmt: skip
 

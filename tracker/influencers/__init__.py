@@ -14,11 +14,6 @@ from tracker.influencers.schemas import InfluencerSchema
 blp = Blueprint("influencers", __name__, url_prefix="/api/v1/influencers", description="Influencers")
 
 
-def with_tier(record: dict[str, Any]) -> dict[str, Any]:
-    """`service.with_tier` in the current brand (the dashboard's report pages)."""
-    return service.with_tier(record, api.brand())
-
-
 @blp.route("")
 class Influencers(MethodView):
     @blp.arguments(api.PageArgs, location="query")

@@ -15,11 +15,6 @@ from tracker.links.schemas import Channel, LinkSchema, LinkUpdateSchema
 blp = Blueprint("links", __name__, url_prefix="/api/v1/links", description="Tracked short links")
 
 
-def present(links: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """`service.present` in the current brand (the dashboard's report pages)."""
-    return service.present(api.scope(), links)
-
-
 class LinkListArgs(api.PageArgs):
     promotion_id = fields.String(load_default=None, metadata={"description": "Only this promotion's links."})
     channel = Channel(load_default=None, metadata={"description": "Only links posted on this channel."})
