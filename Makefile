@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test screenshots bench bench-webhook bench-rollup bench-reports bench-useragents bench-memory bench-cluster clean
+.PHONY: run test test-fast screenshots bench bench-webhook bench-rollup bench-reports bench-useragents bench-memory bench-cluster clean
 
 $(BIN)/tracker: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ test: $(BIN)/tracker
 	bash tests/ensure-chromium.sh
 	$(BIN)/ruff check tracker workers tests bench
 	$(BIN)/pytest $(ARGS)
+
+# The fast part: all but the browser, Redis Cluster and whole-process tests (marked slow), on 2 processes.
+test-fast: $(BIN)/tracker
+	$(BIN)/ruff check tracker workers tests bench
+	$(BIN)/pytest -n 2 -m "not slow" $(ARGS)
 
 # The README's screenshots (docs/screenshots/*.png), from the browser tests that take them.
 screenshots: $(BIN)/tracker

@@ -68,12 +68,14 @@ def cluster_url() -> Iterator[str]:
 
 
 SLOW_FIXTURES = {"browser", "tab", "granian", "cluster_url"}  # Chromium, granian processes, the cluster itself
+LONGEST = "tests/test_openapi_fuzz.py"  # ~20 s of CPU in one test: first, so pytest -n 2 runs the rest beside it
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """`slow`: a real browser, Redis Cluster, or whole processes; `pytest -m "not slow"` runs the
     rest. Marked here by their fixtures and the cluster's parametrisation; the tests that start
     processes themselves carry the mark."""
+    items.sort(key=lambda item: not item.nodeid.startswith(LONGEST))  # stable: the rest keep their order
     for item in items:
         callspec = getattr(item, "callspec", None)
         on_cluster = callspec is not None and callspec.params.get("backend") == "cluster"
