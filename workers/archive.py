@@ -22,7 +22,7 @@ import gzip
 import json
 import os
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -48,7 +48,7 @@ class Writer:
             f = self.files.get(day)
             if f is None:
                 f = self.files[day] = self._open(day, some[0]["e"])
-            lines = b"".join(json.dumps(e, separators=(",", ":")).encode() + b"\n" for e in some)
+            lines = "".join([_line(e) for e in some]).encode()
             f.write(gzip.compress(lines, LEVEL, mtime=0))
             f.flush()
             os.fsync(f.fileno())
@@ -68,6 +68,19 @@ class Writer:
         for f in self.files.values():
             f.close()
         self.files.clear()
+
+
+def _encoder() -> Callable[[dict[str, Any]], str]:
+    """An event as one compact JSON line: json.dumps's own C encoder, made once rather than on each
+    call (half the cost of json.dumps per event); json.dumps where there is none."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return lambda event: json.dumps(event, separators=(",", ":")) + "\n"
+    encode = make(None, None, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True)
+    return lambda event: "".join(encode(event, 0)) + "\n"
+
+
+_line = _encoder()
 
 
 def _day(ts_ms: int) -> str:

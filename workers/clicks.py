@@ -19,12 +19,12 @@ from typing import Any
 
 import redis
 
-from tracker import botrules, keys, localtime
+from tracker import botrules, keys, localtime, useragent
 from tracker.brands.model import get_brand
 from tracker.db import scripts
 from tracker.useragent import classify
 from workers.archive import Writer
-from workers.streams import GROUP, Entries, PostedAt, Prepared, fold, hour_of, since_posting
+from workers.streams import GROUP, Entries, PostedAt, Prepared, fold, hour_at, since_posting
 
 RULES = botrules.Cache()  # brands' own patterns, per worker process
 
@@ -39,10 +39,11 @@ def consume(
     marker_ttl = cfg["CLICK_DEDUPE_DAYS"] * 86400
     zone = localtime.zone_name(get_brand(r, brand_id))  # a change of zone applies from this run on
     cap = cfg["BREAKDOWN_VALUES_PER_DAY"]
+    known = Known(RULES.of(brand_id), zone)
 
     def build(r: redis.Redis, brand_id: str, stream: str, entries: Entries, _ttl: int, posted: PostedAt) -> Prepared:
         return _prepare(r, brand_id, stream, entries, marker_ttl, posted, shard=shard, archive=archive, zone=zone,
-                        cap=cap)  # fmt: skip
+                        cap=cap, known=known)  # fmt: skip
 
     try:
         return fold(r, brand_id, keys.clicks_stream(brand_id, shard), build, consumer, cfg, batch_size, progress)
@@ -50,37 +51,73 @@ def consume(
         archive.close()
 
 
+Agent = tuple[str, str, str, str, str, str, str]  # family, browser, OS, device; breakdown device type, browser, OS
+HEAD_AGENT: Agent = (botrules.HEAD, "", "", "", scripts.UNKNOWN, scripts.UNKNOWN, scripts.UNKNOWN)
+
+
+class Known:
+    """What one run works out once: per user agent what it is (classified, then the brand's
+    patterns), per quarter hour its UTC hour, the hour before and its local hour."""
+
+    def __init__(self, rules: botrules.Rules, zone: str):
+        self.rules, self.zone = rules, zone
+        self.agents: dict[str, Agent] = {}
+        self.quarters: dict[int, tuple[str, str, str]] = {}
+
+    def agent(self, ua: str, a: useragent.Agent) -> Agent:
+        family, browser, os_ = self.rules.family(ua, a.family), a.browser, a.os
+        known = (family, browser, os_, a.device, device_type(ua, os_, a.device) or scripts.UNKNOWN,
+                 *(v if v and v != "Other" else scripts.UNKNOWN for v in (browser, os_)))  # fmt: skip
+        self.agents[ua] = known
+        return known
+
+    def hours(self, quarter: int) -> tuple[str, str, str]:
+        hour, local = quarter // 4, localtime.local_hour(quarter * QUARTER, self.zone)
+        known = self.quarters[quarter] = (hour_at(hour), hour_at(hour - 1), local)
+        return known
+
+
+QUARTER = localtime.QUARTER_MS  # hours of every zone start on a quarter hour
+
+
 def _prepare(
     r: redis.Redis, brand_id: str, stream: str, entries: Entries, marker_ttl: int, posted: PostedAt, *,
     shard: int, archive: Writer, zone: str = localtime.DEFAULT, cap: int = scripts.DEFAULT_BREAKDOWN_CAP,
+    known: Known | None = None,
 ) -> Prepared:  # fmt: skip
     """Archive a batch, and say the run of the apply script that counts it; None when none is needed."""
-    batch: list[scripts.Click] = []
-    events: list[dict[str, Any]] = []
-    rules = RULES.of(brand_id)
+    known = known or Known(RULES.of(brand_id), zone)
+    agents, quarters = known.agents, known.quarters
+    batch = scripts.ClickBatch(brand_id=brand_id, shard=shard, stream=stream, group=GROUP, marker_ttl=marker_ttl,
+                               cap=cap)  # fmt: skip
+    add, events = batch.add, []
+    click_digest, visitor_digest = scripts.click_digest, scripts.visitor_digest
     for entry_id, raw in entries:
         if not raw:  # deleted (trimmed) while pending: acknowledge, nothing to count
             r.xack(stream, GROUP, entry_id)
             continue
         f = {k.decode(): v.decode() for k, v in raw.items()}
-        head = f.get("m") == "HEAD"
-        if head:  # a bot hit by rule: not worth classifying
-            ua, family, browser, os_, device = "", botrules.HEAD, "", "", ""
+        if f.get("m") == "HEAD":  # a bot hit by rule: not worth classifying
+            agent = HEAD_AGENT
         else:
             ua = f.get("ua", "")
-            agent = classify(ua)
-            family, browser, os_, device = rules.family(ua, agent.family), agent.browser, agent.os, agent.device
-        link, promotion, ts, visitor = f["l"], f["p"], int(f["t"]), f.get("v", "")
-        events.append({**f, "e": entry_id.decode(), "bot": family, "browser": browser, "os": os_, "device": device})
-        batch.append(scripts.Click(entry_id, scripts.click_digest(f["id"]), link, promotion, ts, hour_of(ts),
-                                   hour_of(ts - 3_600_000), scripts.visitor_digest(visitor), family,
-                                   since_posting(ts, posted(promotion)), localtime.local_hour(ts, zone),
-                                   _dims(f, device_type(ua, os_, device), browser, os_)))  # fmt: skip
-    if not batch:
+            classified = classify(ua)  # cached: what the classifier's metrics count, hit or miss
+            agent = agents.get(ua) or known.agent(ua, classified)
+        family = agent[0]
+        link, promotion, ts = f["l"], f["p"], int(f["t"])
+        quarter = ts // QUARTER
+        hour, before, local_hour = quarters.get(quarter) or known.hours(quarter)
+        dims = scripts.NO_DIMS if family else (
+            f.get("r", "").lower().strip() or scripts.DIRECT, f.get("cc", "").upper().strip() or scripts.UNKNOWN,
+            *agent[4:])  # fmt: skip
+        add(entry_id, click_digest(f["id"]), link, promotion, ts, hour, before, visitor_digest(f.get("v", "")), family,
+            since_posting(ts, posted(promotion)), local_hour, dims)  # fmt: skip
+        f["e"], f["bot"], f["browser"], f["os"], f["device"] = entry_id.decode(), *agent[:4]
+        events.append(f)
+    if not events:
         return None
     archive.write(events)  # before the script deletes them from the stream
-    return scripts.apply_clicks(brand_id=brand_id, shard=shard, stream=stream, group=GROUP, marker_ttl=marker_ttl,
-                                clicks=batch, cap=cap)  # fmt: skip
+    return batch.call()
 
 
 DESKTOP_OS = ("Windows", "Mac OS X", "Linux", "Ubuntu", "Fedora", "Chrome OS", "FreeBSD", "OpenBSD")
@@ -95,10 +132,3 @@ def device_type(ua: str, os_: str, device: str) -> str:
     if os_ in DESKTOP_OS:
         return "desktop"
     return ""
-
-
-def _dims(f: dict[str, str], device: str, browser: str, os_: str) -> tuple[str, str, str, str, str]:
-    """A click's breakdown values: referrer host, country, device type, browser, OS (never '')."""
-    host, country = f.get("r", "").lower().strip(), f.get("cc", "").upper().strip()
-    browser, os_ = (v if v and v != "Other" else scripts.UNKNOWN for v in (browser, os_))
-    return host or scripts.DIRECT, country or scripts.UNKNOWN, device or scripts.UNKNOWN, browser, os_

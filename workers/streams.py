@@ -120,10 +120,11 @@ def since_posting(ts_ms: int, posted_ms: int | None) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _hour(hour_index: int) -> str:
+def hour_at(hour_index: int) -> str:
+    """The UTC hour `hour_index` hours after the epoch, as 'yyyymmddhh'."""
     return datetime.fromtimestamp(hour_index * 3600, UTC).strftime("%Y%m%d%H")
 
 
 def hour_of(ts_ms: int) -> str:
     """The UTC hour of a time in ms, as 'yyyymmddhh'."""
-    return _hour(ts_ms // 3_600_000)
+    return hour_at(ts_ms // 3_600_000)

@@ -35,6 +35,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import redis
+from hiredis import pack_command
 from redis.backoff import NoBackoff
 from redis.exceptions import AskError, MovedError, NoScriptError
 from redis.retry import Retry
@@ -157,7 +158,12 @@ def _asking(client: redis.Redis, asking: bool) -> Callable[..., Any]:
 
 
 def command(*args: Any) -> bytes:
-    """One command packed in the protocol, its arguments bytes, str or numbers."""
+    """One command packed in the protocol, its arguments bytes, str or numbers (by hiredis, in C:
+    the roll-up's scripts take thousands of arguments)."""
+    try:
+        return pack_command(args)
+    except TypeError:  # what hiredis does not pack (bool, None...): as str() says
+        pass
     parts = [a if isinstance(a, bytes) else str(a).encode() for a in args]
     return b"".join([b"*%d\r\n" % len(parts), *(b"$%d\r\n%s\r\n" % (len(a), a) for a in parts)])
 

@@ -59,6 +59,9 @@ def _text(value: Any) -> str:
 UNKNOWN = "(unknown)"  # a dimension's value when the click did not say (no referrer: DIRECT)
 DIRECT = "(direct)"
 DEFAULT_BREAKDOWN_CAP = 100
+DIMENSIONS = ("r", "cc", "d", "b", "o")  # a breakdown's fields: '<dimension>:<value>'
+NO_DIMS = (UNKNOWN,) * 5  # a bot hit's: not counted
+
 
 @dataclass(frozen=True)
 class Click:
@@ -76,7 +79,7 @@ class Click:
     since: str  # 's<n>' or 'D<d>' since posting; '' when the promotion has no posting time
     local_hour: str = ""  # 'yyyymmddHH' in the brand's time zone ('': the UTC hour)
     # referrer host, country, device, browser, OS: what its link's breakdown of the day counts
-    dims: tuple[str, str, str, str, str] = (UNKNOWN,) * 5
+    dims: tuple[str, str, str, str, str] = NO_DIMS
 
 
 def click_digest(click_id: str) -> int:
@@ -100,35 +103,91 @@ def apply_clicks(
     visitors per link and hour, bot hits by family, each link's series and breakdown of its local
     day (at most `cap` values per dimension, the rest as other), then XACK and XDEL them all;
     returns how many were counted. Every key is of the shard's slot."""
-    b, s = brand_id, shard
-    places: dict[str, int] = {}  # the batch's keys, each once, by 1-based place
-    argv: list[Any] = [group, marker_ttl, cap]
+    batch = ClickBatch(brand_id=brand_id, shard=shard, stream=stream, group=group, marker_ttl=marker_ttl, cap=cap)
+    for c in clicks:
+        batch.add(c.entry_id, c.digest, c.link, c.promotion, c.ts_ms, c.hour, c.prev_hour, c.visitor, c.family,
+                  c.since, c.local_hour or c.hour, c.dims)  # fmt: skip
+    return batch.call()
 
-    def place(key: str) -> int:
-        at = places.get(key)
+
+class ClickBatch:
+    """One run of `apply_clicks` laid out as the script reads it, a click at a time: what a counted
+    click adds (and a unique one adds more) is the same for every click of one link, promotion,
+    UTC hour, bot family, hour since posting and local hour, so each such counter group is spelled
+    out once (keys and fields), and so is each set of breakdown values; a click itself is its
+    entry id, digest, counter group, set of breakdown values, visitor digest and time."""
+
+    def __init__(self, *, brand_id: str, shard: int, stream: str, group: str, marker_ttl: int,
+                 cap: int = DEFAULT_BREAKDOWN_CAP):  # fmt: skip
+        self.brand_id, self.shard = brand_id, shard
+        self.places: dict[str, int] = {stream: 1}  # KEYS, each once, by place (1: the stream)
+        self.head: list[Any] = [group, marker_ttl, cap]
+        self.groups: dict[tuple[str, ...], int] = {}
+        self.group_args: list[Any] = []
+        self.dims: dict[tuple[str, ...], int] = {}
+        self.dims_args: list[Any] = []
+        self.events: list[Any] = []
+
+    def __len__(self) -> int:
+        return len(self.events) // 6
+
+    def add(
+        self, entry_id: bytes | str, digest: int, link: str, promotion: str, ts_ms: int, hour: str, prev_hour: str,
+        visitor: bytes, family: str, since: str, local_hour: str, dims: tuple[str, str, str, str, str],
+    ) -> None:  # fmt: skip
+        """One click (see `Click`; `local_hour` never ''); `dims` are not read for a bot hit."""
+        g = self.groups.get((link, promotion, hour, family, since, local_hour))
+        if g is None:
+            g = self._group(link, promotion, hour, prev_hour, family, since, local_hour)
+        d = 0
+        if not family:
+            d = self.dims.get(dims, 0)
+            if not d:
+                d = self.dims[dims] = len(self.dims) + 1
+                self.dims_args += (f"{name}:{value}" for name, value in zip(DIMENSIONS, dims, strict=True))
+        self.events += (entry_id, digest, g, d, visitor, ts_ms)
+
+    def call(self) -> Call[int]:
+        args = [*self.head, len(self.groups), len(self.dims), *self.group_args, *self.dims_args, *self.events]
+        return Call(APPLY_CLICKS, list(self.places), args, int)
+
+    def _place(self, key: str) -> int:
+        at = self.places.get(key)
         if at is None:
-            at = places[key] = len(places) + 1
+            at = self.places[key] = len(self.places) + 1
         return at
 
-    for c in clicks:
-        seen = place(keys.clicks_seen(b, s, c.hour))
-        if c.visitor:
-            uv = place(keys.last_unique(b, s, c.link, c.hour))
-            uv_before = place(keys.last_unique(b, s, c.link, c.prev_hour))
+    def _group(self, link: str, promotion: str, hour: str, prev_hour: str, family: str, since: str,
+               local_hour: str) -> int:  # fmt: skip
+        b, s, day, lh = self.brand_id, self.shard, hour[:8], f"h{local_hour[8:10]}:"
+        place = self._place
+        totals, hours = place(keys.link_totals(b, link, s)), place(keys.promotion_hours(b, promotion, s))
+        days, since_key = place(keys.promotion_days(b, promotion, s)), place(keys.promotion_since(b, promotion, s))
+        all_time = place(keys.promotion_all_time(b, promotion, s))
+        series = place(keys.day_series(b, f"l:{link}", local_hour[:8], s))
+        counted: list[tuple[int, str]]
+        unique: list[tuple[int, str]] = []
+        if family:
+            by = f"bot:{family}"
+            counted = [(totals, "bot_hits"), (totals, by), (hours, f"{hour}:bot_hits"), (days, f"{day}:bot_hits"),
+                       (days, f"{day}:{by}"), (all_time, "bot_hits"), (all_time, by), (series, "bot_hits"),
+                       (series, f"{lh}bot_hits")]  # fmt: skip
+            uv = uv_before = breakdown = 0
         else:
-            uv = uv_before = seen  # not read
-        totals = place(keys.link_totals(b, c.link, s))
-        first = keys.promotion_hours(b, c.promotion, s)
-        if first not in places:
-            for key in (first, keys.promotion_days(b, c.promotion, s), keys.promotion_since(b, c.promotion, s),
-                        keys.promotion_all_time(b, c.promotion, s)):  # fmt: skip
-                place(key)
-        local_hour = c.local_hour or c.hour
-        subject, day = f"l:{c.link}", local_hour[:8]
-        series, breakdown = place(keys.day_series(b, subject, day, s)), place(keys.day_breakdown(b, subject, day, s))
-        argv += [c.entry_id, c.ts_ms, c.hour, c.family, c.since, c.digest, c.visitor, seen, uv, uv_before, totals,
-                 places[first], local_hour, *c.dims, series, breakdown]  # fmt: skip
-    return Call(APPLY_CLICKS, [stream, *places], argv, int)
+            counted, unique = [
+                [(totals, m), (hours, f"{hour}:{m}"), (days, f"{day}:{m}"), (all_time, m), (series, m),
+                 (series, f"{lh}{m}")]
+                for m in ("clicks", "unique_clicks")
+            ]  # fmt: skip
+            if since:
+                counted.append((since_key, f"{since}:clicks"))
+            uv, uv_before = place(keys.last_unique(b, s, link, hour)), place(keys.last_unique(b, s, link, prev_hour))
+            breakdown = place(keys.day_breakdown(b, f"l:{link}", local_hour[:8], s))
+        g = self.groups[(link, promotion, hour, family, since, local_hour)] = len(self.groups) + 1
+        self.group_args += (place(keys.clicks_seen(b, s, hour)), uv, uv_before, all_time, breakdown, day, len(counted),
+                            *(x for pair in counted for x in pair), len(unique),
+                            *(x for pair in unique for x in pair))  # fmt: skip
+        return g
 
 
 # -- conversions --------------------------------------------------------------------------------
