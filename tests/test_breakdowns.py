@@ -131,6 +131,31 @@ def test_series_by_hour_for_two_days_or_less(brand, api):
     assert [figures(r) for r in daily["rows"]] == [(6, 4, 1, 1, 5000), (1, 1, 0, 1, 2000)]
 
 
+def hgetall_calls(r) -> int:
+    return r.info("commandstats").get("cmdstat_hgetall", {}).get("calls", 0)
+
+
+def test_a_year_long_series_reads_only_the_days_that_can_hold_events(brand, api, r):
+    """A report's cost is bounded by the days with events, not by the dates asked: a year of a brand
+    whose events fall on two days reads those days and one on each side, with the same figures."""
+
+    def reads(path: str, **params) -> tuple[dict, int]:
+        before = hgetall_calls(r)
+        resp = api.get(path, params=params)
+        assert resp.status_code == 200, resp.text
+        return resp.json(), hgetall_calls(r) - before
+
+    year, days = {"from": "2025-06-01", "to": "2026-05-31"}, {"from": "2026-03-09", "to": "2026-03-12"}
+    got, read = reads("/reports/series", by="brand", **year)
+    assert len(got["rows"]) == 365 and figures(got["totals"]) == (7, 5, 1, 2, 7000)
+    assert read == reads("/reports/series", by="brand", **days)[1]  # not 365 days x 5 subjects
+    got, read = reads("/reports/breakdown", by="brand", dimension="country", **year)
+    assert got["total"] == 7 and read == reads("/reports/breakdown", by="brand", dimension="country", **days)[1]
+    got, read = reads("/reports/series", by="brand", **{"from": "2025-01-01", "to": "2025-12-31"})
+    subjects = 3 + 2  # the brand's three links, and its two promotions' orders without a click
+    assert figures(got["totals"]) == (0,) * 5 and read == reads("/reports/series", by="brand", **days)[1] - 4 * subjects
+
+
 def breakdown(api, **params) -> dict:
     resp = api.get("/reports/breakdown", params={"from": "2026-03-10", "to": "2026-03-12", **params})
     assert resp.status_code == 200, resp.text

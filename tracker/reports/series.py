@@ -64,24 +64,55 @@ def _days(start: date, end: date) -> list[str]:
 
 def _read(r: redis.Redis, brand: dict[str, Any], kind: str, links: list[str], promos: list[str],
           days: list[str]) -> list[dict[str, int]]:  # fmt: skip
-    """Per day, the sum of the subjects' hashes of that day (`kind` 'series' or 'breakdown') over the click shards."""
+    """Per day, the sum of the subjects' hashes of that day (`kind` 'series' or 'breakdown') over the
+    click shards; only the days within the subjects' promotions' span of events are read."""
     b = brand["id"]
     key = keys.day_series if kind == "series" else keys.day_breakdown
     out: list[dict[str, int]] = [defaultdict(int) for _ in days]
+    lo, hi = _span(r, brand, links, promos)
+    active = [(sums, day) for sums, day in zip(out, days, strict=True) if lo <= day <= hi]
     for shard in range(click_shards_ever(brand)):
         subs = links + (promos if not shard and kind == "series" else [])  # orders: shard 0 only
-        if not subs:
+        if not subs or not active:
             continue
         with db.pipeline(r, keys.clicks_stream(b, shard)) as p:  # one click shard: one slot
-            for day in days:
+            for _, day in active:
                 for s in subs:
                     p.hgetall(key(b, s, day, shard))
             replies = iter(p.execute())
-        for sums in out:
+        for sums, _ in active:
             for _ in subs:
                 for k, v in next(replies).items():
                     sums[k.decode()] += int(v)
     return out
+
+
+def _span(r: redis.Redis, brand: dict[str, Any], links: list[str], promos: list[str]) -> tuple[str, str]:
+    """The local days ('yyyymmdd') that can hold the subjects' events: from the day before their
+    promotions' first day with events to the day after their last (those are UTC days, a local day
+    is at most one off); ('9', '0'), an empty span, when they have none. What bounds a report's
+    cost by the days that have events, not by the dates asked (366 days of 1,000 links)."""
+    b = brand["id"]
+    ids = {s[2:] for s in promos}
+    if links:
+        records = r.hmget(keys.entities(b, "link"), [s[2:] for s in links])
+        ids |= {json.loads(x)["promotion_id"] for x in records if x}
+    firsts, lasts = [], []
+    for shard in range(click_shards_ever(brand)):
+        if not ids:
+            break
+        with db.pipeline(r, keys.clicks_stream(b, shard)) as p:  # one click shard: one slot
+            for i in sorted(ids):
+                p.hmget(keys.promotion_all_time(b, i, shard), "first", "last")
+            for first, last in p.execute():
+                if first and last:
+                    firsts.append(first.decode())
+                    lasts.append(last.decode())
+    if not firsts:
+        return "9", "0"
+    step = timedelta(days=1)
+    lo, hi = (date(int(d[:4]), int(d[4:6]), int(d[6:8])) for d in (min(firsts), max(lasts)))
+    return (lo - step).strftime("%Y%m%d"), (hi + step).strftime("%Y%m%d")
 
 
 def _figures(sums: dict[str, int], money: Money, prefix: str = "") -> dict[str, Any]:
