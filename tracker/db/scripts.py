@@ -101,8 +101,9 @@ def apply_clicks(
 ) -> Call[int]:  # fmt: skip
     """Count each click of one shard at most once (its digest in its hour's marker set), unique
     visitors per link and hour, bot hits by family, each link's series and breakdown of its local
-    day (at most `cap` values per dimension, the rest as other), then XACK and XDEL them all;
-    returns how many were counted. Every key is of the shard's slot."""
+    day (at most `cap` values per dimension, the rest as other), then XACK them all and delete
+    what the group acknowledged (XTRIM MINID: up to its first entry still pending, which stays to
+    be claimed); returns how many were counted. Every key is of the shard's slot."""
     batch = ClickBatch(brand_id=brand_id, shard=shard, stream=stream, group=group, marker_ttl=marker_ttl, cap=cap)
     for c in clicks:
         batch.add(c.entry_id, c.digest, c.link, c.promotion, c.ts_ms, c.hour, c.prev_hour, c.visitor, c.family,
