@@ -1,4 +1,5 @@
-"""Fixtures: a real redis-server on a free port, the real WSGI stack over real HTTP, burst workers."""
+"""Fixtures: a real redis-server on a free port, the real WSGI stack over real HTTP (the API client
+in process through it), burst workers."""
 
 from __future__ import annotations
 
@@ -16,9 +17,13 @@ from typing import Any
 import pytest
 import redis
 import requests
+from requests.adapters import BaseAdapter
+from requests.structures import CaseInsensitiveDict
+from requests.utils import get_encoding_from_headers
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 from werkzeug.serving import make_server
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 import workers
 from tracker import create_wsgi, db, embedded, queues
@@ -265,15 +270,45 @@ def make_server_with(redis_url: str, tmp_path) -> Iterator[Any]:
         live.stop()
 
 
-class Api:
-    """A brand's API client over real HTTP."""
+class InProcess(BaseAdapter):
+    """A `requests` transport that hands each request to a WSGI callable in this process (the
+    served stack itself: redirect, webhooks, Flask), as a server on 127.0.0.1 would, with no socket."""
 
-    def __init__(self, base: str, brand: dict[str, Any], key: str):
+    def __init__(self, app: Any):
+        super().__init__()
+        self.app = app
+
+    def send(self, request: requests.PreparedRequest, **_: Any) -> requests.Response:
+        body = request.body or b""
+        environ = EnvironBuilder(
+            request.url, method=request.method, headers=dict(request.headers),
+            data=body.encode() if isinstance(body, str) else body, environ_base={"REMOTE_ADDR": "127.0.0.1"},
+        ).get_environ()  # fmt: skip
+        app_iter, status, headers = run_wsgi_app(self.app, environ, buffered=True)
+        resp = requests.Response()
+        resp.status_code, resp.reason = int(status[:3]), status[4:]
+        resp.headers = CaseInsensitiveDict(headers.items())
+        resp.encoding = get_encoding_from_headers(resp.headers)
+        resp._content = b"".join(app_iter)
+        resp.url, resp.request = request.url, request
+        return resp
+
+    def close(self) -> None:
+        pass
+
+
+class Api:
+    """A brand's API client: over real HTTP, or in process through the served WSGI stack when
+    given it (`app`: API behaviour that is not about HTTP)."""
+
+    def __init__(self, base: str, brand: dict[str, Any], key: str, app: Any = None):
         self.base = base
         self.brand = brand
         self.key = key
         self.http = requests.Session()
         self.http.headers["Authorization"] = f"Bearer {key}"
+        if app is not None:
+            self.http.mount(base, InProcess(app))
 
     def __getattr__(self, method: str) -> Any:
         if method not in ("get", "post", "patch", "put", "delete", "head"):
@@ -311,7 +346,7 @@ def new_brand(r: redis.Redis, server: LiveServer) -> Iterator[Any]:
 
     def make(name: str = "Acme", currency: str = "USD", base: str | None = None) -> Api:
         brand, key = create_brand(r, name, currency)
-        made.append(Api(base or server.url, brand, key))
+        made.append(Api(base, brand, key) if base else Api(server.url, brand, key, app=server.app))
         return made[-1]
 
     yield make
@@ -344,10 +379,18 @@ def visitor(server: LiveServer) -> Iterator[requests.Session]:
     s.close()
 
 
+class BurstWorker(SimpleWorker):
+    """rq's SimpleWorker without its command channel: a burst run inside a test is sent no
+    commands, and rq's teardown waits up to 1 s for the channel's listening thread to stop."""
+
+    def subscribe(self) -> None:
+        pass
+
+
 def roll_up(queue_r: redis.Redis, config: dict[str, Any]) -> SimpleWorker:
     """Run the queued jobs with a real RQ worker in burst mode (rq's SimpleWorker: in this process)
     with the worker settings `config`."""
-    worker = SimpleWorker(list(queues.ALL), connection=queue_r, serializer=JSONSerializer)
+    worker = BurstWorker(list(queues.ALL), connection=queue_r, serializer=JSONSerializer)
     with workers.using(config):
         worker.work(burst=True)
     return worker
@@ -394,7 +437,7 @@ def played_scenario(
     queue_r = redis.Redis.from_url(standalone_url)
     data = emptied(redis_url, queue_r)
     brand, key = create_brand(data, "Acme", "USD")
-    s = Scenario(Api(server.url, brand, key), server, browser_like())
+    s = Scenario(Api(server.url, brand, key, app=server.app), server, browser_like())
     s.play()
     queues.enqueue(queue_r, queues.ROLLUP)
     roll_up(queue_r, worker_config)
