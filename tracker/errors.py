@@ -151,6 +151,14 @@ def _first(errors: Any, path: str = "") -> str | None:
     return None
 
 
+def error_body(status: int, message: str, errors: Any = None) -> dict[str, Any]:
+    """The one error shape: {code, status, message, errors?}."""
+    body: dict[str, Any] = {"code": status, "status": HTTP_STATUS_CODES[status], "message": message}
+    if errors:
+        body["errors"] = errors
+    return body
+
+
 class TrackerApi(Api):
     """flask-smorest's Api, with a message on every error (validation errors name their field), and
     the domain errors in the same shape."""
@@ -161,11 +169,7 @@ class TrackerApi(Api):
 
     def handle_domain_error(self, error: DomainError) -> Any:
         """The one place a domain error becomes an answer: {code, status, message, errors?}."""
-        payload: dict[str, Any] = {"code": error.status, "status": HTTP_STATUS_CODES[error.status]}
-        payload["message"] = error.message
-        if error.errors:
-            payload["errors"] = error.errors
-        return payload, error.status
+        return error_body(error.status, error.message, error.errors), error.status
 
     def handle_http_exception(self, error: HTTPException) -> Any:
         payload, code, headers = super().handle_http_exception(error)

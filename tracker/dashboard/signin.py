@@ -31,6 +31,7 @@ from werkzeug.exceptions import HTTPException, Unauthorized
 from tracker import auth, keys
 from tracker.brands.model import get_brand
 from tracker.dashboard import bp
+from tracker.errors import error_body
 
 PUBLIC = frozenset({"dashboard.login"})
 NOTICES = {"ended": "Your session has ended; sign in again.", "signed_out": "Signed out."}
@@ -130,7 +131,7 @@ def json_error(exc: HTTPException) -> tuple[Response, int]:
     shape, {code, status, message}."""
     data = getattr(exc, "data", None) or {}
     code = exc.code or 500
-    return jsonify(code=code, status=exc.name, message=data.get("message") or exc.description), code
+    return jsonify(error_body(code, data.get("message") or exc.description)), code
 
 
 @bp.errorhandler(HTTPException)
