@@ -13,6 +13,7 @@ from typing import Any
 import redis
 
 from tracker import keys
+from tracker.errors import NotFound
 
 
 class Taken(Exception):
@@ -32,6 +33,13 @@ class Store:
     def get(self, kind: str, entity_id: str) -> dict[str, Any] | None:
         raw = self.r.hget(keys.entities(self.brand_id, kind), entity_id)
         return json.loads(raw) if raw else None
+
+    def load(self, kind: str, entity_id: str) -> dict[str, Any]:
+        """The stored record; NotFound if it is not this brand's."""
+        record = self.get(kind, entity_id)
+        if record is None:
+            raise NotFound(kind, entity_id)
+        return record
 
     def get_many(self, kind: str, ids: list[str]) -> list[dict[str, Any]]:
         if not ids:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tracker import discounts
-from tracker.errors import Conflict, Invalid, NotFound
+from tracker.errors import Conflict, Invalid
 from tracker.records import iso, new_id, now_iso
 from tracker.scope import Scope
 from tracker.store import Taken
@@ -16,10 +16,7 @@ KIND = "campaign"
 
 def load(scope: Scope, campaign_id: str) -> dict[str, Any]:
     """The stored record (NotFound if it is not this brand's)."""
-    record = scope.store.get(KIND, campaign_id)
-    if record is None:
-        raise NotFound(KIND, campaign_id)
-    return record
+    return scope.store.load(KIND, campaign_id)
 
 
 def get(scope: Scope, campaign_id: str) -> dict[str, Any]:

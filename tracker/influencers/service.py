@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tracker.errors import Conflict, NotFound
+from tracker.errors import Conflict
 from tracker.records import new_id, now_iso
 from tracker.scope import Scope
 from tracker.store import Taken
@@ -20,10 +20,7 @@ def with_tier(record: dict[str, Any], brand: dict[str, Any]) -> dict[str, Any]:
 
 def load(scope: Scope, influencer_id: str) -> dict[str, Any]:
     """The stored record (NotFound if it is not this brand's)."""
-    record = scope.store.get(KIND, influencer_id)
-    if record is None:
-        raise NotFound(KIND, influencer_id)
-    return record
+    return scope.store.load(KIND, influencer_id)
 
 
 def _unique(record: dict[str, Any]) -> dict[str, list[str]]:

@@ -13,7 +13,7 @@ import shortuuid
 
 from tracker import keys
 from tracker.campaigns.service import KIND as CAMPAIGN
-from tracker.errors import Conflict, Invalid, NotFound, Unavailable
+from tracker.errors import Conflict, Invalid, Unavailable
 from tracker.influencers.service import KIND as INFLUENCER
 from tracker.links import channels
 from tracker.links.model import KIND, redirect_record, totals, tracked_url
@@ -28,10 +28,7 @@ _codes = shortuuid.ShortUUID()
 
 def load(scope: Scope, link_id: str) -> dict[str, Any]:
     """The stored record (NotFound if it is not this brand's)."""
-    record = scope.store.get(KIND, link_id)
-    if record is None:
-        raise NotFound(KIND, link_id)
-    return record
+    return scope.store.load(KIND, link_id)
 
 
 def present(scope: Scope, links: list[dict[str, Any]]) -> list[dict[str, Any]]:

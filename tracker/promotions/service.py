@@ -20,10 +20,7 @@ KIND = "promotion"
 
 def load(scope: Scope, promotion_id: str) -> dict[str, Any]:
     """The stored record (NotFound if it is not this brand's)."""
-    record = scope.store.get(KIND, promotion_id)
-    if record is None:
-        raise NotFound(KIND, promotion_id)
-    return record
+    return scope.store.load(KIND, promotion_id)
 
 
 def of_influencer(scope: Scope, influencer_id: str, promotion_id: str) -> dict[str, Any]:
