@@ -270,6 +270,16 @@ def make_server_with(redis_url: str, tmp_path) -> Iterator[Any]:
         live.stop()
 
 
+class Clock:
+    """A clock the test moves (e.g. the link cache's: `live.app.links.clock = Clock()`)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 class InProcess(BaseAdapter):
     """A `requests` transport that hands each request to a WSGI callable in this process (the
     served stack itself: redirect, webhooks, Flask), as a server on 127.0.0.1 would, with no socket."""

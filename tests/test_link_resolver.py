@@ -14,7 +14,7 @@ import redis
 import requests
 
 from tests import platforms
-from tests.conftest import Api, free_port, served
+from tests.conftest import Api, Clock, free_port, served
 from tests.test_conversions import Shop
 from tracker import embedded
 
@@ -84,16 +84,6 @@ def test_a_code_created_after_a_miss_is_found_at_once(shop, visitor):
     assert resp.status_code == 302
     a = order(shop, parse_qs(urlsplit(resp.headers["Location"]).query)["tid"][0])["attribution"]
     assert (a["status"], a["click"]["link_id"], a["click"]["code"]) == ("attributed", link["id"], "Fresh-Code-1")
-
-
-class Clock:
-    """The link cache's clock, moved by the test."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
