@@ -97,7 +97,5 @@ class Conversion(MethodView):
     @blp.response(200, ConversionSchema)
     def get(self, conversion_id: str) -> dict[str, Any]:
         """A conversion, with the attribution decision: the key matched, the click, or why nothing matched."""
-        record = api.store().get(KIND, conversion_id)
-        if record is None:
-            abort(404, message=f"conversion {conversion_id} not found")
+        record = api.store().load(KIND, conversion_id)
         return model.present(current_app.extensions["redis"], api.brand(), [record])[0]
