@@ -323,7 +323,9 @@ def test_conversions_can_be_posted_with_the_api_key_in_the_same_order_namespace(
 def test_one_brand_never_sees_another_brands_conversions(shop, new_brand):
     conv = shop.conversion(shop.post("generic", order(shop)))
     rival = new_brand("Rival")
-    assert rival.get(f"/conversions/{conv['id']}").status_code == 404
+    hidden = rival.get(f"/conversions/{conv['id']}")
+    assert hidden.status_code == 404
+    assert hidden.json() == {"code": 404, "status": "Not Found", "message": f"conversion {conv['id']} not found"}
     assert rival.get("/conversions").json()["total"] == 0
 
 
