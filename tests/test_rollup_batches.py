@@ -14,7 +14,7 @@ B = "brand1"
 GROUP = "rollup"
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 MINUTE = 60_000
-HOURS = {0: ("2026010100", "2025123123"), 1: ("2026010101", "2026010100")}
+HOURS = {0: ("2026010100", "2025123123"), 1: ("2026010101", "2026010100"), 2: ("2026010102", "2026010101")}
 IPHONE = ("l.instagram.com", "US", "mobile", "Mobile Safari", "iOS")
 FIREFOX = ("(direct)", "DE", "desktop", "Firefox", "Linux")
 
@@ -137,6 +137,71 @@ def test_entries_another_consumer_has_pending_are_kept_until_it_is_counted(r):
     rest = _read(r, stream, 10)
     assert _apply(r, stream, [_click(e, f"r{n}", visitor=f"r{n}") for n, e in enumerate(rest)]) == 2
     assert r.xlen(stream) == 0 and r.xpending(stream, GROUP)["pending"] == 0
+
+
+def test_a_visitors_clicks_of_one_batch_across_an_hour_boundary_are_unique_as_if_counted_one_by_one(r):
+    """A visitor's click is unique when their last unique click on the link (this hour's, else the
+    previous hour's) is an hour old or more; clicks earlier in the same batch count as last ones."""
+    stream = keys.clicks_stream(B)
+    _add(r, stream, 9)
+    e = _read(r, stream, 9)
+    assert _apply(r, stream, [_click(e[0], "a", 50, "v1")]) == 1  # unique: v1's last is at 0:50
+    batch = [
+        _click(e[1], "b", 55, "v1"),  # 5 min after 0:50: not unique
+        _click(e[2], "c", 70, "v1"),  # nothing this hour, the hour before says 0:50: not unique
+        _click(e[3], "d", 111, "v1"),  # 61 min after 0:50: unique, the last is now 1:51
+        _click(e[4], "e", 0, "v2"),  # another visitor: unique
+        _click(e[5], "f", 115, "v1"),  # 4 min after 1:51 (this batch's): not unique
+        _click(e[6], "g", 61, "v2"),  # 61 min after 0:00: unique
+        _click(e[7], "h", 90, "v2"),  # 29 min after 1:01: not unique
+        _click(e[8], "i", 171, "v1"),  # exactly an hour after 1:51, from the hour before: unique
+    ]
+    assert _apply(r, stream, batch) == 8
+    assert _hash(r, keys.promotion_hours(B, "P1")) == {
+        "2026010100:clicks": 3, "2026010100:unique_clicks": 2, "2026010101:clicks": 5,
+        "2026010101:unique_clicks": 2, "2026010102:clicks": 1, "2026010102:unique_clicks": 1,
+    }  # fmt: skip
+    v1, v2 = scripts.visitor_digest("v1"), scripts.visitor_digest("v2")
+    assert r.hgetall(keys.last_unique(B, 0, "L1", "2026010100")) == {v1: b"%d" % (T0 + 50 * MINUTE),
+                                                                        v2: str(T0).encode()}  # fmt: skip
+    assert r.hgetall(keys.last_unique(B, 0, "L1", "2026010101")) == {v1: b"%d" % (T0 + 111 * MINUTE),
+                                                                        v2: b"%d" % (T0 + 61 * MINUTE)}  # fmt: skip
+    assert 0 < r.ttl(keys.last_unique(B, 0, "L1", "2026010102")) <= 7200
+
+
+def test_a_click_id_three_times_in_a_batch_and_once_in_the_next_counts_once(r):
+    stream = keys.clicks_stream(B)
+    _add(r, stream, 7)
+    e = _read(r, stream, 7)
+    first = [_click(e[0], "c1", 1, "v1"), _click(e[1], "c1", 1, "v1"), _click(e[2], "c2", 2, "v2"),
+             _click(e[3], "c1", 1, "v1")]  # fmt: skip
+    assert _apply(r, stream, first) == 2
+    assert _apply(r, stream, [_click(e[4], "c1", 1, "v1"), _click(e[5], "c3", 3, "v3"),
+                              _click(e[6], "c3", 3, "v3")]) == 1  # fmt: skip
+    assert _hash(r, keys.link_totals(B, "L1")) == {"clicks": 3, "unique_clicks": 3}
+    assert r.smembers(keys.clicks_seen(B, 0, "2026010100")) == {b"%d" % scripts.click_digest(c)
+                                                                 for c in ("c1", "c2", "c3")}  # fmt: skip
+    assert r.xlen(stream) == 0 and r.xpending(stream, GROUP)["pending"] == 0
+
+
+def test_clicks_whose_digest_their_hours_marker_set_holds_already_are_not_counted(r):
+    """Markers of a crashed batch counted before: each hour's set says for its own clicks only (a
+    digest another hour's set holds counts); more digests than one read of a set takes (1000)."""
+    stream = keys.clicks_stream(B)
+    n = 2_500
+    _add(r, stream, n + 2)
+    e = _read(r, stream, n + 2)
+    seen = [scripts.click_digest(f"k{i}") for i in range(n) if i % 7 == 3]
+    r.sadd(keys.clicks_seen(B, 0, "2026010100"), *seen[:-10])
+    r.sadd(keys.clicks_seen(B, 0, "2026010101"), *seen[-10:], scripts.click_digest("k0"))
+    clicks = [_click(x, f"k{i}", i % 60, f"v{i % 10}") for i, x in enumerate(e[:n])]
+    clicks += [_click(e[n], "k0", 61, "v0"), _click(e[n + 1], "y", 65, "v0")]  # k0 counted in hour 0 only
+    counted = n - len(seen) + 10 + 1
+    assert _apply(r, stream, clicks) == counted
+    assert _hash(r, keys.link_totals(B, "L1")) == {"clicks": counted, "unique_clicks": 11}  # v0 at 0:00 and 1:05
+    assert r.scard(keys.clicks_seen(B, 0, "2026010100")) == n
+    assert r.scard(keys.clicks_seen(B, 0, "2026010101")) == 12
+    assert 0 < r.ttl(keys.clicks_seen(B, 0, "2026010100")) <= 3600
 
 
 def test_a_batch_larger_than_luas_unpack_limit_is_acknowledged_and_deleted(r):
