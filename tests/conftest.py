@@ -9,7 +9,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -193,6 +193,28 @@ def base_config(redis_url: str, tmp: str, **extra: Any) -> dict[str, Any]:
     }
 
 
+def wait_for(what: str, ok: Callable[[], Any], seconds: float = 30.0) -> float:
+    """Poll `ok` until it holds; returns the seconds it took, fails after `seconds`."""
+    start = time.monotonic()
+    while not ok():
+        assert time.monotonic() - start < seconds, f"{what}: not within {seconds} s"
+        time.sleep(0.05)
+    return time.monotonic() - start
+
+
+def wait_answering(proc: subprocess.Popen, url: str, seconds: float, output: Callable[[], str]) -> None:
+    """Wait until `url` answers 200; fails with `output()` if `proc` exits first."""
+
+    def answers() -> bool:
+        assert proc.poll() is None, output()
+        try:
+            return requests.get(url, timeout=1).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    wait_for(f"{url} answers", answers, seconds)
+
+
 @contextmanager
 def served(redis_url: str, spool: Path, workers: int = 1, **config: str) -> Iterator[str]:
     """The web server as `tracker web` starts it (granian, the ASGI bridge) on a free port, with
@@ -205,16 +227,7 @@ def served(redis_url: str, spool: Path, workers: int = 1, **config: str) -> Iter
                             start_new_session=True)  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, "granian exited"
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert time.monotonic() < deadline, "granian did not answer"
-            time.sleep(0.1)
+        wait_answering(proc, f"{base}/healthz", 30, lambda: "granian exited")
         yield base
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

@@ -13,7 +13,7 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from tests.conftest import Api, free_port
+from tests.conftest import Api, free_port, wait_answering
 from tracker.cli import main
 
 
@@ -64,16 +64,7 @@ def test_tracker_run_serves_redirects_and_rolls_up_clicks_on_embedded_redis(tmp_
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, proc.stdout.read()
-            try:
-                if requests.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert time.monotonic() < deadline, "service did not come up"
-            time.sleep(0.2)
+        wait_answering(proc, f"{base}/readyz", 30, proc.stdout.read)
         cli_env = {**env, "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0"}
         created = subprocess.run(
             [sys.executable, "-m", "tracker", "brand", "create", "Run", "--json"],

@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,19 +18,12 @@ import redis
 import requests
 from click.testing import CliRunner
 
-from tests.conftest import free_cluster_ports, free_port
+from tests.conftest import free_cluster_ports, free_port, wait_answering, wait_for
 from tracker import create_app, db, embedded, keys
 from tracker.brands.model import create_brand
 from tracker.cli import main
 from tracker.db import aio
 from tracker.spool import Spool, counts
-
-
-def wait_for(what: str, check, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"{what} within {timeout:.0f} s"
-        time.sleep(0.05)
 
 
 def test_a_cluster_without_a_queue_redis_is_a_clear_start_up_error(cluster_url, standalone_url, tmp_path):
@@ -177,15 +169,7 @@ def test_tracker_run_cluster_serves_and_counts_a_click(tmp_path):
     proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-
-        def ready() -> bool:
-            assert proc.poll() is None, (tmp_path / "run.log").read_text()
-            try:
-                return requests.get(f"{base}/readyz", timeout=1).status_code == 200
-            except requests.ConnectionError:
-                return False
-
-        wait_for("tracker run --cluster answers /readyz", ready, 60)
+        wait_answering(proc, f"{base}/readyz", 60, (tmp_path / "run.log").read_text)
         data = db.connect(f"redis+cluster://127.0.0.1:{redis_port + 1}")
         try:
             assert len(data.get_primaries()) == 3

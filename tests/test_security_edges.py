@@ -57,19 +57,18 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_quoted_and_numbers_stay(valu
     assert csvsafe.cell(value) == written
 
 
+def promote_jane(api, campaign: dict[str, Any]) -> None:
+    """@jane, on Instagram, in a long-running promotion of `campaign` with a flat fee of 12.50."""
+    inf = api.create("/influencers", handle="jane", platform="instagram", followers=50_000)
+    api.create("/promotions", campaign_id=campaign["id"], influencer_id=inf["id"], style="long_running",
+               posted_at="2026-03-02T12:00:00Z", cost={"flat_fee": 1250})  # fmt: skip
+
+
 def test_the_api_report_csv_quotes_a_formula_name_and_keeps_negative_numbers(api):
     camp = api.create(
         "/campaigns", name=FORMULA, slug="prize", destination_url="https://shop.example/", starts_on="2026-03-01"
     )
-    inf = api.create("/influencers", handle="jane", platform="instagram", followers=50_000)
-    api.create(
-        "/promotions",
-        campaign_id=camp["id"],
-        influencer_id=inf["id"],
-        style="long_running",
-        posted_at="2026-03-02T12:00:00Z",
-        cost={"flat_fee": 1250},
-    )
+    promote_jane(api, camp)
     as_json = api.get("/reports", params={"by": "campaign"}).json()["rows"][0]
     resp = api.get("/reports", params={"by": "campaign", "format": "csv"})
     row = next(csv.DictReader(io.StringIO(resp.text)))
@@ -84,15 +83,7 @@ def test_the_dashboard_csv_quotes_text_cells_and_keeps_numbers(server, api):
     camp = api.create(
         "/campaigns", name="Spring", slug="spring", destination_url="https://shop.example/", starts_on="2026-03-01"
     )
-    inf = api.create("/influencers", handle="jane", platform="instagram", followers=50_000)
-    api.create(
-        "/promotions",
-        campaign_id=camp["id"],
-        influencer_id=inf["id"],
-        style="long_running",
-        posted_at="2026-03-02T12:00:00Z",
-        cost={"flat_fee": 1250},
-    )
+    promote_jane(api, camp)
     d, resp = sign_in(server.url, api.key)
     assert resp.status_code == 303
     header, row = list(csv.reader(io.StringIO(d.get(f"{server.url}/dashboard/influencers?format=csv").text)))

@@ -18,6 +18,7 @@ from playwright.sync_api import Browser, Page
 
 from tests import browser as browser_plugin
 from tests import platforms
+from tests.conftest import wait_for
 
 browser = browser_plugin.browser  # the fixture: Chromium once per module
 
@@ -152,13 +153,6 @@ def real_click(server, api, param: str = "tid") -> tuple[dict[str, Any], str]:
     return link, parse_qs(urlsplit(resp.headers["Location"]).query)[param][0]
 
 
-def wait_for(condition: Any, what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
-
-
 def test_the_click_id_survives_from_the_landing_page_to_checkout_in_a_first_party_cookie(server, api, shop, visit):
     assert api.patch("/brand", json={"attribution_window_days": 7}).status_code == 200
     _, tid = real_click(server, api)
@@ -203,7 +197,7 @@ def test_on_shopify_the_cart_attribute_reaches_the_order_and_attributes_it(serve
     secret = api.post("/integrations/shopify/secrets", json={}).json()["secret"]
     v = visit()
     v.page.goto(f"{shop.url}/shopify/{api.brand['id']}/landing?via={tid}")
-    wait_for(lambda: shop.cart_posts, "the cart update")
+    wait_for("the cart update", lambda: shop.cart_posts, 10)
     assert shop.cart_posts[0] == {"type": "application/json", "json": {"attributes": {"via": tid}}}
     v.next()
     v.next()
@@ -245,7 +239,7 @@ def test_a_visitor_who_refuses_storage_gets_no_errors_and_the_landing_page_still
     assert v.page.evaluate(probe) == "refused"
     assert v.shown() == tid
     if mode == "shopify":
-        wait_for(lambda: shop.cart_posts, "the cart update")
+        wait_for("the cart update", lambda: shop.cart_posts, 10)
         assert shop.cart_posts[0]["json"] == {"attributes": {"tid": tid}}
     v.next()
     assert v.shown() == "null"  # nothing could be kept: no id, and no error either

@@ -17,22 +17,13 @@ import pytest
 import redis
 import requests
 
-from tests.conftest import Api, free_port
+from tests.conftest import Api, free_port, wait_answering, wait_for
 from tracker import embedded
 from workers import archive
 
 pytestmark = pytest.mark.slow
 
 BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36"
-
-
-def wait_for(what: str, ok: Callable[[], bool], seconds: float) -> float:
-    """Poll `ok` until it holds; returns the seconds it took, fails after `seconds`."""
-    start = time.monotonic()
-    while not ok():
-        assert time.monotonic() - start < seconds, f"{what}: not within {seconds} s"
-        time.sleep(0.05)
-    return time.monotonic() - start
 
 
 def children(pid: int) -> list[int]:
@@ -108,15 +99,7 @@ def service(tmp_path_factory) -> Iterator[Service]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-
-        def ready() -> bool:
-            assert proc.poll() is None, output(proc)
-            try:
-                return requests.get(f"{base}/readyz", timeout=1).status_code == 200
-            except requests.ConnectionError:
-                return False
-
-        wait_for("tracker run answers /readyz", ready, 30)
+        wait_answering(proc, f"{base}/readyz", 30, lambda: output(proc))
         created = subprocess.run(
             [sys.executable, "-m", "tracker", "brand", "create", "Supervised", "--json"],
             env={**os.environ, "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0"}, capture_output=True, text=True,
