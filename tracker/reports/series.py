@@ -64,8 +64,8 @@ def _days(start: date, end: date) -> list[str]:
 
 def _read(r: redis.Redis, brand: dict[str, Any], kind: str, links: list[str], promos: list[str],
           days: list[str]) -> list[dict[str, int]]:  # fmt: skip
-    """Per day, the sum of the subjects' hashes of that day (`kind` 'series' or 'breakdown') over the
-    click shards; only the days within the subjects' promotions' span of events are read."""
+    """Per day, the sum of the subjects' hashes of that day (`kind` 'series' or 'breakdown': links
+    only) over the click shards; only the days within the promotions' span of events are read."""
     b = brand["id"]
     key = keys.day_series if kind == "series" else keys.day_breakdown
     out: list[dict[str, int]] = [defaultdict(int) for _ in days]
@@ -93,10 +93,10 @@ def _span(r: redis.Redis, brand: dict[str, Any], links: list[str], promos: list[
     is at most one off); ('9', '0'), an empty span, when they have none. What bounds a report's
     cost by the days that have events, not by the dates asked (366 days of 1,000 links)."""
     b = brand["id"]
-    ids = {s[2:] for s in promos}
-    if links:
+    ids = {s[2:] for s in promos}  # the links' promotions among them (`subjects`), but for one link's
+    if links and not ids:
         records = r.hmget(keys.entities(b, "link"), [s[2:] for s in links])
-        ids |= {json.loads(x)["promotion_id"] for x in records if x}
+        ids = {json.loads(x)["promotion_id"] for x in records if x}
     firsts, lasts = [], []
     for shard in range(click_shards_ever(brand)):
         if not ids:
@@ -164,10 +164,10 @@ def breakdown(
 ) -> Breakdown:  # fmt: skip
     """Clicks of [start, end] by one dimension's values: the `top` values, the rest summed as other
     (with the values folded at roll-up time), and the exact total."""
-    links, _ = subjects(r, brand["id"], by, subject_id)
+    links, promos = subjects(r, brand["id"], by, subject_id)
     prefix = DIMENSIONS[dimension] + ":"
     counts: dict[str, int] = defaultdict(int)
-    for sums in _read(r, brand, "breakdown", links, [], _days(start, end)):
+    for sums in _read(r, brand, "breakdown", links, promos, _days(start, end)):  # promotions bound the days
         for k, v in sums.items():
             if k.startswith(prefix):
                 counts[k[len(prefix):]] += v
